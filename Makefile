@@ -1,0 +1,44 @@
+# Everything sets itself up: `make demo` and `make test` work on a fresh clone.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+.PHONY: demo test test-slow lint format bench docs clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || "$$(sh scripts/find-python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+$(VENV)/.docs: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,docs]"
+	@touch $@
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: $(STAMP)
+	$(PY) -m ruff check pymc_auxform tests examples benchmarks
+	$(PY) -m pytest -n $(JOBS) --durations=15
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -m slow
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+docs: $(VENV)/.docs
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) docs/_build .pytest_cache

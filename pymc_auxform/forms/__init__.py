@@ -1,0 +1,25 @@
+"""Registry of auxiliary forms, one small class per family (see :mod:`pymc_auxform.forms.base`)."""
+
+from pymc_auxform.forms import univariate
+from pymc_auxform.forms.base import (
+    AuxParts,
+    Form,
+    FormNotApplicable,
+    LocScaleForm,
+    Noise,
+    ScaleForm,
+    get_form,
+    register_form,
+)
+
+__all__ = [
+    "AuxParts",
+    "Form",
+    "FormNotApplicable",
+    "LocScaleForm",
+    "Noise",
+    "ScaleForm",
+    "get_form",
+    "register_form",
+    "univariate",
+]

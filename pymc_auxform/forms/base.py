@@ -1,0 +1,241 @@
+"""The form registry: how a random variable is rewritten in auxiliary form.
+
+A *form* turns a latent ``z ~ p(z | pa)`` into noise ``eps ~ p(eps)`` (free of the parents when
+possible) and a deterministic map ``z = g(pa, eps)`` with ``g(pa, eps)`` equal in distribution to
+``p(z | pa)``. Forms are small classes, registered against the PyTensor ``Op`` type of the random
+variable they rewrite (:func:`register_form`); :func:`get_form` looks one up along the Op's MRO,
+so registering a form for a base class covers its subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import singledispatch
+from typing import ClassVar
+
+import numpy as np
+import pytensor.tensor as pt
+
+from pytensor.graph.basic import Constant, Variable
+from pytensor.tensor import TensorVariable
+from pytensor.tensor.type_other import NoneTypeT
+
+
+@dataclass
+class Noise:
+    """One noise variable of a rewrite.
+
+    Parameters
+    ----------
+    rv : TensorVariable
+        The noise random variable (built with ``pm.<Dist>.dist``).
+    suffix : str
+        Appended to the original name (``"{name}_{suffix}"``) to name the noise variable.
+    dims : tuple of str or None
+        Dims of the noise variable. ``None`` means "the original variable's dims" (valid when the
+        noise has the same shape as the original variable).
+    """
+
+    rv: TensorVariable
+    suffix: str = "eps"
+    dims: tuple[str, ...] | None = None
+
+
+@dataclass
+class AuxParts:
+    """What a form returns: the noise variables and the map back to the original variable.
+
+    ``forward`` receives the noise variables (as they appear in the new model, in the order of
+    ``noises``) and returns ``z``, which must have the type of the original variable.
+    """
+
+    noises: list[Noise]
+    forward: Callable[..., TensorVariable]
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class FormNotApplicable(Exception):
+    """Raised by a form when it cannot rewrite one particular variable; the message says why."""
+
+
+class Form:
+    """Base class of all forms.
+
+    Subclasses set ``kind`` (shown in the report: ``"affine"``, ``"scale"``, ``"log-affine"``,
+    ``"icdf"``, ``"multivariate"``, ``"innovations"``) and implement :meth:`rewrite`.
+    ``supports_partial`` says whether a centering ``lam`` other than 0 and 1 is defined.
+    """
+
+    kind: ClassVar[str] = "form"
+    supports_partial: ClassVar[bool] = False
+
+    def rewrite(self, rv: TensorVariable, lam=0.0) -> AuxParts:
+        """Return the noise variables and the forward map for ``rv`` (raise FormNotApplicable)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+@singledispatch
+def _form_registry(op) -> Form | None:
+    return None
+
+
+def register_form(*op_types: type) -> Callable[[type[Form]], type[Form]]:
+    """Class decorator: register a :class:`Form` for one or more random-variable Op types.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pytensor.tensor.random.basic import NormalRV
+        from pymc_auxform.forms import LocScaleForm, register_form
+
+
+        @register_form(NormalRV)
+        class NormalForm(LocScaleForm):
+            ...
+    """
+
+    def decorator(form_cls: type[Form]) -> type[Form]:
+        instance = form_cls()
+        for op_type in op_types:
+            _form_registry.register(op_type)(lambda op, _f=instance: _f)
+        return form_cls
+
+    return decorator
+
+
+def get_form(op) -> Form | None:
+    """Return the registered :class:`Form` for a random-variable ``Op`` (``None`` if there is none)."""
+    return _form_registry(op)
+
+
+# --- helpers shared by the forms -------------------------------------------------------------
+
+
+def dist_params(rv: TensorVariable) -> tuple[Variable, ...]:
+    """Distribution parameters of a random variable, read with the Op's own helper."""
+    return tuple(rv.owner.op.dist_params(rv.owner))
+
+
+def batch_shape(rv: TensorVariable) -> tuple | TensorVariable:
+    """Shape of a univariate ``rv``, computed from its size and parameters (not from ``rv`` itself).
+
+    A static shape is returned when known, so that the noise keeps static shape information;
+    otherwise a symbolic shape built from the explicit size or the broadcast of the parameters.
+    """
+    if all(s is not None for s in rv.type.shape):
+        return tuple(int(s) for s in rv.type.shape)
+    size = rv.owner.op.size_param(rv.owner)
+    if size is not None and not isinstance(size.type, NoneTypeT):
+        return size
+    return pt.broadcast_shape(*dist_params(rv), arrays_are_shapes=False)
+
+
+def is_constant_value(var: Variable, value: float) -> bool:
+    """Whether ``var`` is a constant equal to ``value`` everywhere."""
+    if not isinstance(var, Constant):
+        return False
+    return bool(np.all(np.asarray(var.data) == value))
+
+
+def is_zero_lam(lam) -> bool:
+    return np.all(np.asarray(lam) == 0)
+
+
+class LocScaleForm(Form):
+    r"""Affine form of a location-scale family.
+
+    .. math::
+
+        z \sim F(\mu, \sigma) \iff z = \mu + \sigma\,\epsilon,\quad \epsilon \sim F(0, 1).
+
+    With partial centering ``lam`` (Gorinova, Moore & Hoffman, 2020):
+
+    .. math::
+
+        \eta \sim F(\lambda\mu, \sigma^\lambda),\qquad
+        z = \mu + \sigma^{1-\lambda} (\eta - \lambda\mu),
+
+    which is the auxiliary form at :math:`\lambda = 0` and the centered form at :math:`\lambda = 1`.
+    Subclasses implement :meth:`loc_scale` (split the parameters) and :meth:`noise` (build the
+    family from a location, a scale and the remaining shape parameters).
+    """
+
+    kind = "affine"
+    supports_partial = True
+
+    def loc_scale(self, params: Sequence[Variable]) -> tuple[Variable, Variable, tuple]:
+        """Return ``(loc, scale, other_params)`` from the Op's distribution parameters."""
+        raise NotImplementedError
+
+    def noise(self, loc, scale, other: tuple, size) -> TensorVariable:
+        """Build the family with the given location, scale and other parameters."""
+        raise NotImplementedError
+
+    def rewrite(self, rv, lam=0.0):
+        loc, scale, other = self.loc_scale(dist_params(rv))
+        if is_constant_value(loc, 0) and is_constant_value(scale, 1):
+            raise FormNotApplicable("already standard (location 0, scale 1): nothing to rewrite")
+        size = batch_shape(rv)
+        if is_zero_lam(lam):
+            eps = self.noise(0.0, 1.0, other, size)
+            return AuxParts([Noise(eps)], lambda e: loc + scale * e)
+        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        eta = self.noise(lam * loc, scale**lam, other, size)
+        return AuxParts(
+            [Noise(eta)], lambda e: loc + scale ** (1 - lam) * (e - lam * loc), detail="partial"
+        )
+
+
+class ScaleForm(Form):
+    r"""Scale form of a positive scale family.
+
+    .. math::
+
+        z \sim F(\alpha, s) \iff z = s\,\epsilon,\quad \epsilon \sim F(\alpha, 1).
+
+    Partial centering uses powers of the scale: :math:`\eta \sim F(\alpha, s^\lambda)`,
+    :math:`z = s^{1-\lambda}\,\eta`. Subclasses implement :meth:`shape_scale` and :meth:`noise`.
+    """
+
+    kind = "scale"
+    supports_partial = True
+
+    def shape_scale(self, params: Sequence[Variable]) -> tuple[Variable, tuple]:
+        """Return ``(scale, other_params)`` from the Op's distribution parameters."""
+        raise NotImplementedError
+
+    def noise(self, scale, other: tuple, size) -> TensorVariable:
+        """Build the family with the given scale and other parameters."""
+        raise NotImplementedError
+
+    def rewrite(self, rv, lam=0.0):
+        scale, other = self.shape_scale(dist_params(rv))
+        if is_constant_value(scale, 1):
+            raise FormNotApplicable("already standard (scale 1): nothing to rewrite")
+        size = batch_shape(rv)
+        if is_zero_lam(lam):
+            eps = self.noise(1.0, other, size)
+            return AuxParts([Noise(eps)], lambda e: scale * e)
+        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        eta = self.noise(scale**lam, other, size)
+        return AuxParts([Noise(eta)], lambda e: scale ** (1 - lam) * e, detail="partial")
+
+
+__all__ = [
+    "AuxParts",
+    "Form",
+    "FormNotApplicable",
+    "LocScaleForm",
+    "Noise",
+    "ScaleForm",
+    "batch_shape",
+    "dist_params",
+    "get_form",
+    "register_form",
+]
