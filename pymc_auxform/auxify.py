@@ -135,7 +135,9 @@ def auxify(
             parts, form = _plan(node, lam)
         except FormNotApplicable as err:
             if wanted is not None:
-                raise ValueError(f"Variable {name!r} ({dist}) cannot be rewritten: {err}.") from None
+                raise ValueError(
+                    f"Variable {name!r} ({dist}) cannot be rewritten: {err}."
+                ) from None
             report.left.append(Left(name, dist, str(err)))
             continue
         report.rewritten.append(_apply(fgraph, node, parts, form, lam, taken, dist))
@@ -212,7 +214,9 @@ def _as_type(z, rv):
     if z.dtype != rv.dtype:
         z = pt.cast(z, rv.dtype)
     if z.type.ndim != rv.type.ndim:
-        raise RuntimeError(f"form produced ndim {z.type.ndim} for {rv.name!r} (ndim {rv.type.ndim})")
+        raise RuntimeError(
+            f"form produced ndim {z.type.ndim} for {rv.name!r} (ndim {rv.type.ndim})"
+        )
     if not rv.type.is_super(z.type):
         z = pt.specify_shape(z, rv.type.shape)
     return z
@@ -224,7 +228,9 @@ def _same_dims(dims, eps, rv):
 
 def _free_name(name: str, taken: set[str]) -> str:
     candidate, k = name, 0
-    while candidate in taken or any(t.startswith(candidate + "_") and t.endswith("__") for t in taken):
+    while candidate in taken or any(
+        t.startswith(candidate + "_") and t.endswith("__") for t in taken
+    ):
         k += 1
         candidate = f"{name}_{k}"
     taken.add(candidate)

@@ -79,7 +79,9 @@ class AuxReport:
         rows += [(lft.name, lft.distribution, "left", "-", lft.reason) for lft in self.left]
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4]
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
+            + "  "
+            + row[4]
             for row in rows
         ]
         head = f"auxify: {len(self.rewritten)} rewritten, {len(self.left)} left as they were"

@@ -19,6 +19,7 @@ import pytensor.tensor as pt
 
 from pytensor.graph.basic import Constant, Variable
 from pytensor.tensor import TensorVariable
+from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.type_other import NoneTypeT
 
 
@@ -137,10 +138,14 @@ def batch_shape(rv: TensorVariable) -> tuple | TensorVariable:
 
 
 def is_constant_value(var: Variable, value: float) -> bool:
-    """Whether ``var`` is a constant equal to ``value`` everywhere."""
-    if not isinstance(var, Constant):
+    """Whether ``var`` is a constant equal to ``value`` everywhere (through broadcasts and casts)."""
+    if isinstance(var, Constant):
+        return bool(np.all(np.asarray(var.data) == value))
+    try:
+        found = pt.get_underlying_scalar_constant_value(var)
+    except NotScalarConstantError:
         return False
-    return bool(np.all(np.asarray(var.data) == value))
+    return bool(found == value)
 
 
 def is_zero_lam(lam) -> bool:

@@ -242,7 +242,9 @@ class LogNormalForm(Form):
         lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
         eta = pm.Normal.dist(mu=lam * mu, sigma=sigma**lam, size=size)
         return AuxParts(
-            [Noise(eta)], lambda e: pt.exp(mu + sigma ** (1 - lam) * (e - lam * mu)), detail="partial"
+            [Noise(eta)],
+            lambda e: pt.exp(mu + sigma ** (1 - lam) * (e - lam * mu)),
+            detail="partial",
         )
 
 
