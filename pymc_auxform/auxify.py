@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 
 from pymc.distributions.transforms import _default_transform
@@ -122,6 +123,17 @@ def auxify(
 
     taken = set(model.named_vars) | {v.name for v in model.value_vars}
     report = AuxReport()
+    # Creation tracebacks of the new nodes cost more than the rewrite itself on large models.
+    with pytensor.config.change_flags(traceback__limit=0):
+        _rewrite_all(fgraph, wanted, excluded, lams, taken, report)
+
+    new_model = model_from_fgraph(fgraph, mutate_fgraph=True)
+    attach_report(new_model, report)
+    return new_model
+
+
+def _rewrite_all(fgraph, wanted, excluded, lams, taken, report) -> None:
+    """Rewrite, in topological order, every free variable that is wanted and has a form."""
     for node in [n for n in fgraph.toposort() if isinstance(n.op, ModelFreeRV)]:
         name = node.op.name
         rv = node.inputs[0]
@@ -141,10 +153,6 @@ def auxify(
             report.left.append(Left(name, dist, str(err)))
             continue
         report.rewritten.append(_apply(fgraph, node, parts, form, lam, taken, dist))
-
-    new_model = model_from_fgraph(fgraph, mutate_fgraph=True)
-    attach_report(new_model, report)
-    return new_model
 
 
 def _plan(node, lam):
@@ -194,7 +202,7 @@ def _apply(fgraph, node, parts, form, lam, taken, dist) -> Rewritten:
             value = transform.forward(eps, *eps.owner.inputs).type()
         value.name = get_transformed_name(noise_name, transform) if transform else noise_name
         taken.add(value.name)
-        fgraph.add_input(value)
+        fgraph.add_input(value, check=False)  # brand new: skip the O(n) membership scan
         noise_dims = noise.dims if noise.dims is not None else _same_dims(dims, eps, rv)
         noise_vars.append(model_free_rv(eps, value, transform, noise_name, *noise_dims))
         noise_names.append(noise_name)
@@ -228,9 +236,7 @@ def _same_dims(dims, eps, rv):
 
 def _free_name(name: str, taken: set[str]) -> str:
     candidate, k = name, 0
-    while candidate in taken or any(
-        t.startswith(candidate + "_") and t.endswith("__") for t in taken
-    ):
+    while candidate in taken:
         k += 1
         candidate = f"{name}_{k}"
     taken.add(candidate)
