@@ -21,6 +21,7 @@ from pymc.model.fgraph import (
 )
 from pymc.util import get_transformed_name
 from pytensor.graph.basic import Variable
+from pytensor.graph.fg import FunctionGraph
 
 from pymc_auxform.forms import FormNotApplicable, get_form
 from pymc_auxform.report import AuxReport, Left, Rewritten, attach_report
@@ -125,39 +126,59 @@ def auxify(
     report = AuxReport()
     # Creation tracebacks of the new nodes cost more than the rewrite itself on large models.
     with pytensor.config.change_flags(traceback__limit=0):
-        _rewrite_all(fgraph, wanted, excluded, lams, taken, report)
+        fgraph = _rewrite_all(fgraph, wanted, excluded, lams, taken, report)
 
     new_model = model_from_fgraph(fgraph, mutate_fgraph=True)
     attach_report(new_model, report)
     return new_model
 
 
-def _rewrite_all(fgraph, wanted, excluded, lams, taken, report) -> None:
-    """Rewrite, in topological order, every free variable that is wanted and has a form."""
-    for node in [n for n in fgraph.toposort() if isinstance(n.op, ModelFreeRV)]:
-        name = node.op.name
-        rv = node.inputs[0]
-        dist = _dist_name(rv)
-        if name in excluded or (wanted is not None and name not in wanted):
-            if name in excluded:
-                report.left.append(Left(name, dist, "excluded by the user"))
-            continue
-        lam = lams.get(name, 0.0)
-        try:
-            parts, form = _plan(node, lam)
-        except FormNotApplicable as err:
-            if wanted is not None:
-                raise ValueError(
-                    f"Variable {name!r} ({dist}) cannot be rewritten: {err}."
-                ) from None
-            report.left.append(Left(name, dist, str(err)))
-            continue
-        report.rewritten.append(_apply(fgraph, node, parts, form, lam, taken, dist))
+def _rewrite_all(fgraph, wanted, excluded, lams, taken, report) -> FunctionGraph:
+    """Rebuild the model graph in one topological pass, rewriting every wanted free variable.
+
+    Nodes downstream of a rewritten variable are cloned onto the new inputs (``memo``); nothing
+    is replaced in place, so the cost grows linearly with the size of the model.
+    """
+    memo: dict = {}
+    for node in fgraph.toposort():
+        inputs = [memo.get(i, i) for i in node.inputs]
+        if isinstance(node.op, ModelFreeRV):
+            det = _rewrite_one(node, inputs[0], wanted, excluded, lams, taken, report)
+            if det is not None:
+                memo[node.outputs[0]] = det
+                continue
+        if any(new is not old for new, old in zip(inputs, node.inputs)):
+            new_node = node.clone_with_new_inputs(inputs)
+            memo.update(zip(node.outputs, new_node.outputs))
+    new_fgraph = FunctionGraph(outputs=[memo.get(o, o) for o in fgraph.outputs], clone=False)
+    new_fgraph._coords = fgraph._coords
+    new_fgraph._dim_lengths = fgraph._dim_lengths
+    return new_fgraph
 
 
-def _plan(node, lam):
-    """Pick the form of a free variable and build its parts (raise FormNotApplicable)."""
-    rv = node.inputs[0]
+def _rewrite_one(node, rv, wanted, excluded, lams, taken, report):
+    """The Deterministic that replaces one free variable, or None if it is left as it is."""
+    name = node.op.name
+    dist = _dist_name(rv)
+    if name in excluded or (wanted is not None and name not in wanted):
+        if name in excluded:
+            report.left.append(Left(name, dist, "excluded by the user"))
+        return None
+    lam = lams.get(name, 0.0)
+    try:
+        parts, form = _plan(node, rv, lam)
+    except FormNotApplicable as err:
+        if wanted is not None:
+            raise ValueError(f"Variable {name!r} ({dist}) cannot be rewritten: {err}.") from None
+        report.left.append(Left(name, dist, str(err)))
+        return None
+    det, rewritten = _apply(node, rv, parts, form, lam, taken, dist)
+    report.rewritten.append(rewritten)
+    return det
+
+
+def _plan(node, rv, lam):
+    """Pick the form of a free variable ``rv`` and build its parts (raise FormNotApplicable)."""
     if rv.type.dtype.startswith(("int", "uint", "bool")):
         raise FormNotApplicable("discrete variables have no auxiliary form")
     form = get_form(rv.owner.op)
@@ -177,10 +198,9 @@ def _plan(node, lam):
     return form.rewrite(rv, lam=lam), form
 
 
-def _apply(fgraph, node, parts, form, lam, taken, dist) -> Rewritten:
-    """Put the noise variables and the Deterministic into the graph, in place of ``node``."""
+def _apply(node, rv, parts, form, lam, taken, dist) -> tuple[Variable, Rewritten]:
+    """Build the noise variables and the Deterministic that take the place of ``node``."""
     name, dims = node.op.name, node.op.dims
-    rv = node.inputs[0]
     noise_vars, noise_names, notes = [], [], []
     for noise in parts.noises:
         wanted_name = f"{name}_{noise.suffix}"
@@ -202,7 +222,6 @@ def _apply(fgraph, node, parts, form, lam, taken, dist) -> Rewritten:
             value = transform.forward(eps, *eps.owner.inputs).type()
         value.name = get_transformed_name(noise_name, transform) if transform else noise_name
         taken.add(value.name)
-        fgraph.add_input(value, check=False)  # brand new: skip the O(n) membership scan
         noise_dims = noise.dims if noise.dims is not None else _same_dims(dims, eps, rv)
         noise_vars.append(model_free_rv(eps, value, transform, noise_name, *noise_dims))
         noise_names.append(noise_name)
@@ -210,11 +229,11 @@ def _apply(fgraph, node, parts, form, lam, taken, dist) -> Rewritten:
     z = parts.forward(*noise_vars)
     z = _as_type(z, rv)
     z.name = name
-    fgraph.replace(node.outputs[0], model_deterministic(z, name, *dims), import_missing=True)
     form_name = "partial" if parts.detail == "partial" else form.kind
-    return Rewritten(
+    rewritten = Rewritten(
         name, tuple(noise_names), form_name, dist, _lam_text(lam), note="; ".join(notes)
     )
+    return model_deterministic(z, name, *dims), rewritten
 
 
 def _as_type(z, rv):
