@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 test: $(STAMP)
-	$(PY) -m ruff check pymc_auxform tests examples benchmarks
+	$(PY) -m ruff check .
 	$(PY) -m pytest -n $(JOBS) --durations=15
 
 test-slow: $(STAMP)
