@@ -1,9 +1,48 @@
 """pymc_auxform: Kingma's auxiliary form for PyMC models."""
 
 from pymc_auxform.auxify import auxify
+from pymc_auxform.centering import CenteringChoice, CenteringDecision, choose_centering
+from pymc_auxform.diagnostics import (
+    AuxformSamplingWarning,
+    FormComparison,
+    SamplingMetrics,
+    compare_forms,
+    divergences,
+    gradient_evaluations,
+    sampling_metrics,
+)
+from pymc_auxform.em import EMProgress, EMResult, Minibatch, stochastic_em
 from pymc_auxform.forms import Form, get_form, register_form
+from pymc_auxform.marginal import LogMarginal, estimate_log_marginal
 from pymc_auxform.report import AuxReport, report
+from pymc_auxform.trace import check_handoff, noise_names, original_trace
 
 __version__ = "0.1.0"
 
-__all__ = ["AuxReport", "Form", "auxify", "get_form", "register_form", "report"]
+__all__ = [
+    "AuxReport",
+    "AuxformSamplingWarning",
+    "CenteringChoice",
+    "CenteringDecision",
+    "EMProgress",
+    "EMResult",
+    "Form",
+    "FormComparison",
+    "LogMarginal",
+    "Minibatch",
+    "SamplingMetrics",
+    "auxify",
+    "check_handoff",
+    "choose_centering",
+    "compare_forms",
+    "divergences",
+    "estimate_log_marginal",
+    "get_form",
+    "gradient_evaluations",
+    "noise_names",
+    "original_trace",
+    "register_form",
+    "report",
+    "sampling_metrics",
+    "stochastic_em",
+]

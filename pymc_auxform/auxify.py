@@ -22,6 +22,7 @@ from pymc.model.fgraph import (
 from pymc.util import get_transformed_name
 from pytensor.graph.basic import Variable
 from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.rewriting.utils import rewrite_graph
 
 from pymc_auxform.forms import FormNotApplicable, get_form
 from pymc_auxform.report import AuxReport, Left, Rewritten, attach_report
@@ -38,7 +39,7 @@ def auxify(
     var_names: VarLike | Sequence[VarLike] | None = None,
     *,
     exclude: VarLike | Sequence[VarLike] | None = None,
-    centering: float | Mapping[str, float | np.ndarray] = 0.0,
+    centering: float | Mapping[str, float | np.ndarray] | str = 0.0,
 ) -> pm.Model:
     r"""Rewrite a model's continuous latent variables in auxiliary form (Kingma, 2013).
 
@@ -63,6 +64,8 @@ def auxify(
         forms that define it: 0 is the full auxiliary form, 1 leaves the variable centered.
         A float applies to all rewritten variables; a dict gives a value per variable (others
         get 0), scalar or one per element (broadcast against the variable's shape).
+        ``"auto"`` chooses it per variable and per element from the data
+        (:func:`~pymc_auxform.choose_centering`); the report then says why, with the numbers.
 
     Returns
     -------
@@ -111,6 +114,16 @@ def auxify(
         both = sorted(set(wanted) & excluded)
         if both:
             raise ValueError(f"{both} are both in var_names and in exclude; keep them in one.")
+    choice = None
+    if isinstance(centering, str):
+        if centering != "auto":
+            raise ValueError(f"centering must be a number, a dict or 'auto', got {centering!r}.")
+        from pymc_auxform.centering import choose_centering
+
+        choice = choose_centering(model, var_names=wanted, exclude=sorted(excluded) or None)
+        centering = choice.lam
+        if wanted is not None:  # variables chosen centered are left (and reported), not errors
+            wanted = [n for n in wanted if not np.all(np.asarray(centering.get(n, 0.0)) == 1)]
     lams = _parse_centering(centering, free_names)
 
     try:
@@ -129,6 +142,8 @@ def auxify(
         fgraph = _rewrite_all(fgraph, wanted, excluded, lams, taken, report)
 
     new_model = model_from_fgraph(fgraph, mutate_fgraph=True)
+    if choice is not None:
+        report = choice.annotate(report)
     attach_report(new_model, report)
     return new_model
 
@@ -195,7 +210,29 @@ def _plan(node, rv, lam):
         raise FormNotApplicable("kept centered (centering lam = 1)")
     if not np.all(np.asarray(lam) == 0) and not form.supports_partial:
         raise FormNotApplicable(f"the {form.kind} form has no partial centering (lam = {lam})")
+    if np.ndim(lam) > 0:
+        _check_lam_shape(node.op.name, lam, rv)
     return form.rewrite(rv, lam=lam), form
+
+
+def _check_lam_shape(name, lam, rv) -> None:
+    """Per-element centering must broadcast to the variable's shape without changing it."""
+    shape = rv.type.shape
+    if any(s is None for s in shape):
+        try:
+            found = rewrite_graph(pt.as_tensor(rv.shape), include=("ShapeOpt", "canonicalize"))
+            shape = tuple(int(s) for s in found.eval())
+        except Exception:  # shape only known at run time: PyTensor checks it then
+            return
+    try:
+        ok = np.broadcast_shapes(np.shape(lam), shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"centering[{name!r}] has shape {np.shape(lam)}, which does not broadcast to the "
+            f"shape {tuple(shape)} of {name!r}; give a scalar or an array of that shape."
+        )
 
 
 def _apply(node, rv, parts, form, lam, taken, dist) -> tuple[Variable, Rewritten]:

@@ -20,7 +20,32 @@ EIGHT_SCHOOLS_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 
 
 def eight_schools(*, noncentered: bool = False) -> pm.Model:
-    """Rubin's eight schools: ``mu ~ N(0, 5)``, ``tau ~ HalfCauchy(5)``, ``theta ~ N(mu, tau)``."""
+    """Rubin's eight schools: ``mu ~ N(0, 5)``, ``tau ~ HalfCauchy(5)``, ``theta ~ N(mu, tau)``.
+
+    Parameters
+    ----------
+    noncentered : bool, default False
+        Return the hand-written auxiliary form (free ``mu_eps``, ``tau_eps``, ``theta_eps``;
+        ``mu``, ``tau``, ``theta`` are Deterministics) instead of the centered model.
+
+    Returns
+    -------
+    pm.Model
+        A fresh model with dims ``"school"`` and observed ``y``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import numpy as np
+        from pymc_auxform import auxify
+        from pymc_auxform.reference_models import eight_schools
+
+        aux = auxify(eight_schools())
+        oracle = eight_schools(noncentered=True)
+        point = oracle.initial_point()
+        np.isclose(aux.compile_logp()(point), oracle.compile_logp()(point))  # True
+    """
     coords = {"school": [f"s{i}" for i in range(8)]}
     with pm.Model(coords=coords) as model:
         if noncentered:
@@ -39,7 +64,30 @@ def eight_schools(*, noncentered: bool = False) -> pm.Model:
 
 
 def funnel(n: int = 9, *, noncentered: bool = False) -> pm.Model:
-    """Neal's funnel: ``v ~ N(0, 3)``, ``x_i ~ N(0, exp(v / 2))``, ``i = 1..n``."""
+    """Neal's funnel: ``v ~ N(0, 3)``, ``x_i ~ N(0, exp(v / 2))``, ``i = 1..n``.
+
+    Parameters
+    ----------
+    n : int, default 9
+        Number of ``x`` variables (dims ``"i"``).
+    noncentered : bool, default False
+        Return the hand-written auxiliary form (free ``v_eps``, ``x_eps``).
+
+    Returns
+    -------
+    pm.Model
+        A fresh model with no observed data.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform import auxify, report
+        from pymc_auxform.reference_models import funnel
+
+        aux = auxify(funnel(n=9))
+        report(aux).all_noise_names  # ['v_eps', 'x_eps']
+    """
     with pm.Model(coords={"i": np.arange(n)}) as model:
         if noncentered:
             v_eps = pm.Normal("v_eps")
@@ -53,7 +101,31 @@ def funnel(n: int = 9, *, noncentered: bool = False) -> pm.Model:
 
 
 def dbn_params(latent_dim: int = 10, obs_dim: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
-    """Fixed weights of the seed's DBN (transition ``W_z, b_z``; emission ``W_x, b_x``)."""
+    """Fixed weights of the seed's DBN (transition ``W_z, b_z``; emission ``W_x, b_x``).
+
+    Parameters
+    ----------
+    latent_dim : int, default 10
+        Size of each latent state ``z_t``.
+    obs_dim : int, default 1
+        Number of binary observations per step.
+    seed : int, default 0
+        Seed of the NumPy generator that draws the weights.
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        ``W_z`` (latent, latent), ``b_z`` (latent,), ``W_x`` (obs, latent), ``b_x`` (obs,).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform.reference_models import dbn_params
+
+        p = dbn_params(latent_dim=4, obs_dim=2, seed=0)
+        p["W_z"].shape, p["W_x"].shape  # (4, 4), (2, 4)
+    """
     rng = np.random.default_rng(seed)
     return {
         "W_z": rng.normal(0.0, 1.5 / np.sqrt(latent_dim), size=(latent_dim, latent_dim)),
@@ -66,7 +138,35 @@ def dbn_params(latent_dim: int = 10, obs_dim: int = 1, seed: int = 0) -> dict[st
 def simulate_dbn(
     steps: int = 20, latent_dim: int = 10, obs_dim: int = 1, sigma_z: float = 0.1, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``(z, x)`` from the DBN with the weights of :func:`dbn_params` (same ``seed``)."""
+    """Draw ``(z, x)`` from the DBN with the weights of :func:`dbn_params` (same ``seed``).
+
+    Parameters
+    ----------
+    steps : int, default 20
+        Number of time steps.
+    latent_dim, obs_dim : int
+        Sizes of the latent state and of the observation, as in :func:`dbn_params`.
+    sigma_z : float, default 0.1
+        Standard deviation of the transition noise.
+    seed : int, default 0
+        Seed of the weights; the draws use ``seed + 1``.
+
+    Returns
+    -------
+    z : np.ndarray
+        Latent states, shape ``(steps, latent_dim)``.
+    x : np.ndarray
+        Binary (int64) observations, shape ``(steps, obs_dim)``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform.reference_models import simulate_dbn
+
+        z, x = simulate_dbn(steps=20, latent_dim=4, obs_dim=2, seed=0)
+        z.shape, x.shape  # (20, 4), (20, 2); x is 0/1
+    """
     p = dbn_params(latent_dim, obs_dim, seed)
     rng = np.random.default_rng(seed + 1)
     z = np.zeros((steps, latent_dim))
@@ -102,6 +202,43 @@ def dbn(
     transitions as one ``pm.CustomDist`` ``z`` (dims ``("trans", "latent")``, steps 1..T-1) whose
     ``dist`` is a ``pytensor.scan``.
     ``noncentered=True`` (loop form only) gives the hand-written auxiliary form.
+
+    Parameters
+    ----------
+    steps : int, default 20
+        Number of time steps ``T``.
+    latent_dim, obs_dim : int
+        Sizes of the latent state and of the observation, as in :func:`dbn_params`.
+    sigma_z : float, default 0.1
+        Standard deviation of the transitions.
+    form : {"loop", "scan"}, default "loop"
+        How the chain is written (see above).
+    noncentered : bool, default False
+        Hand-written auxiliary form (``form="loop"`` only): free ``z_t_eps`` for ``t >= 1``.
+    seed : int, default 0
+        Seed of the weights (:func:`dbn_params`) and of the simulated data.
+    x : np.ndarray, optional
+        Observations, shape ``(steps, obs_dim)``; simulated with :func:`simulate_dbn` if omitted.
+
+    Returns
+    -------
+    pm.Model
+        A fresh model.
+
+    Raises
+    ------
+    ValueError
+        If ``form`` is unknown, or ``noncentered=True`` with ``form="scan"``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform import auxify, report
+        from pymc_auxform.reference_models import dbn
+
+        model = dbn(steps=10, latent_dim=3, form="scan")
+        print(report(auxify(model)))  # z: innovations form, noise z_eps; z_0 is N(0, 1) already
     """
     if form not in ("loop", "scan"):
         raise ValueError(f"form must be 'loop' or 'scan', got {form!r}")
@@ -178,7 +315,37 @@ def simulate_hierarchical(
     sigma: float = 1.0,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate a varying-intercept (radon-style) data set: returns ``(group index, y)``."""
+    """Simulate a varying-intercept (radon-style) data set: returns ``(group index, y)``.
+
+    Parameters
+    ----------
+    n_groups : int, default 20
+        Number of groups.
+    obs_per_group : int or array of int, default 50
+        Observations per group (one number for all, or one per group).
+    mu, tau : float
+        Mean and spread of the group intercepts ``alpha_g ~ N(mu, tau)``.
+    sigma : float, default 1.0
+        Observation noise.
+    seed : int, default 0
+        Seed of the NumPy generator.
+
+    Returns
+    -------
+    group : np.ndarray
+        Group index of each observation (sorted by group).
+    y : np.ndarray
+        Observations ``y ~ N(alpha[group], sigma)``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform.reference_models import simulate_hierarchical
+
+        group, y = simulate_hierarchical(n_groups=5, obs_per_group=[1, 2, 3, 50, 100], seed=0)
+        group.shape, y.shape  # (156,), (156,)
+    """
     rng = np.random.default_rng(seed)
     counts = np.broadcast_to(np.asarray(obs_per_group), (n_groups,))
     alpha = mu + tau * rng.normal(size=n_groups)
@@ -194,6 +361,33 @@ def varying_intercepts(
 
     With many observations per group the data inform each ``alpha_g`` strongly and the centered
     form mixes better; with few, the auxiliary form does. ``sigma=None`` makes it a latent.
+
+    Parameters
+    ----------
+    group : np.ndarray
+        Group index (0-based) of each observation, e.g. from :func:`simulate_hierarchical`.
+    y : np.ndarray
+        Observations, same length as ``group``.
+    sigma : float or None, default 1.0
+        Known observation noise, or ``None`` for a latent ``sigma ~ HalfNormal(2)``.
+    noncentered : bool, default False
+        Return the hand-written auxiliary form (free ``alpha_eps``).
+
+    Returns
+    -------
+    pm.Model
+        A fresh model with dims ``"group"`` and ``"obs_id"`` and data ``group_idx``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform import auxify, report
+        from pymc_auxform.reference_models import simulate_hierarchical, varying_intercepts
+
+        group, y = simulate_hierarchical(n_groups=20, obs_per_group=3, seed=0)
+        model = varying_intercepts(group, y, sigma=None)
+        print(report(auxify(model)))  # mu, tau, alpha and sigma rewritten
     """
     n_groups = int(group.max()) + 1
     with pm.Model(coords={"group": np.arange(n_groups), "obs_id": np.arange(y.size)}) as model:

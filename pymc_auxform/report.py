@@ -28,6 +28,18 @@ class Rewritten:
         The centering ``lam`` used (``"0"`` is the full auxiliary form).
     note : str
         Anything worth knowing (e.g. the noise name was changed to avoid a clash).
+    why : str
+        With ``centering="auto"``: the numbers behind the chosen ``lam``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform import auxify, report
+        from pymc_auxform.reference_models import eight_schools
+
+        theta = next(r for r in report(auxify(eight_schools())).rewritten if r.name == "theta")
+        theta.noise, theta.form, theta.distribution  # ('theta_eps',), 'affine', 'Normal'
     """
 
     name: str
@@ -36,15 +48,42 @@ class Rewritten:
     distribution: str
     centering: str = "0"
     note: str = ""
+    why: str = ""
 
 
 @dataclass(frozen=True)
 class Left:
-    """A free variable left as it was, with the reason."""
+    """A free variable left as it was, with the reason.
+
+    Attributes
+    ----------
+    name : str
+        The variable, unchanged in the new model.
+    distribution : str
+        Its distribution.
+    reason : str
+        Why it was not rewritten (discrete, already standard, no form, excluded, ...).
+    why : str
+        With ``centering="auto"``: the numbers behind leaving it centered.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify, report
+
+        with pm.Model() as m:
+            k = pm.Poisson("k", 3.0)
+            z = pm.Normal("z", 0.0, 1.0)
+
+        [(v.name, v.reason) for v in report(auxify(m)).left]  # why k and z were not rewritten
+    """
 
     name: str
     distribution: str
     reason: str
+    why: str = ""
 
 
 @dataclass
@@ -55,10 +94,25 @@ class AuxReport:
     ----------
     rewritten : list of Rewritten
     left : list of Left
+    centering : CenteringChoice or None
+        With ``centering="auto"``: the choice and all its numbers.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform import auxify, report
+        from pymc_auxform.reference_models import eight_schools
+
+        rep = report(auxify(eight_schools()))
+        print(rep)  # one row per free variable
+        rep.noise_names["theta"]  # ('theta_eps',)
+        rep.all_noise_names  # ['tau_eps', 'mu_eps', 'theta_eps']
     """
 
     rewritten: list[Rewritten] = field(default_factory=list)
     left: list[Left] = field(default_factory=list)
+    centering: object = None
 
     @property
     def noise_names(self) -> dict[str, tuple[str, ...]]:
@@ -67,7 +121,7 @@ class AuxReport:
 
     @property
     def all_noise_names(self) -> list[str]:
-        """Names of all noise variables, in model order."""
+        """Names of all noise variables, in the order they were rewritten (parents first)."""
         return [n for r in self.rewritten for n in r.noise]
 
     def __str__(self) -> str:
@@ -85,7 +139,9 @@ class AuxReport:
             for row in rows
         ]
         head = f"auxify: {len(self.rewritten)} rewritten, {len(self.left)} left as they were"
-        return "\n".join([head, lines[0], "-" * len(lines[0]), *lines[1:]])
+        whys = [f"  {v.name}: {v.why}" for v in [*self.rewritten, *self.left] if v.why]
+        why = ["why (centering='auto'):", *whys] if whys else []
+        return "\n".join([head, lines[0], "-" * len(lines[0]), *lines[1:], *why])
 
     def _repr_pretty_(self, p, cycle):  # IPython
         p.text(str(self))
@@ -99,6 +155,21 @@ _REPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def attach_report(model: pm.Model, report: AuxReport) -> None:
+    """Record ``report`` as the :class:`AuxReport` of ``model`` (used by ``auxify``; weakly keyed).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.report import AuxReport, attach_report, report
+
+        with pm.Model() as m:
+            pm.Normal("z")
+
+        attach_report(m, AuxReport())
+        report(m).rewritten  # []
+    """
     _REPORTS[model] = report
 
 

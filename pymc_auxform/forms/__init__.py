@@ -1,6 +1,6 @@
 """Registry of auxiliary forms, one small class per family (see :mod:`pymc_auxform.forms.base`)."""
 
-from pymc_auxform.forms import univariate
+from pymc_auxform.forms import icdf, multivariate, recurrent, scan, univariate
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -20,6 +20,10 @@ __all__ = [
     "Noise",
     "ScaleForm",
     "get_form",
+    "icdf",
+    "multivariate",
+    "recurrent",
     "register_form",
+    "scan",
     "univariate",
 ]

@@ -36,6 +36,16 @@ class Noise:
     dims : tuple of str or None
         Dims of the noise variable. ``None`` means "the original variable's dims" (valid when the
         noise has the same shape as the original variable).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.forms import Noise
+
+        eps = Noise(pm.Normal.dist(size=3))  # named "{name}_eps", dims of the original
+        raw = Noise(pm.Normal.dist(size=(2, 3)), suffix="raw", dims=("row", "col"))
     """
 
     rv: TensorVariable
@@ -49,6 +59,29 @@ class AuxParts:
 
     ``forward`` receives the noise variables (as they appear in the new model, in the order of
     ``noises``) and returns ``z``, which must have the type of the original variable.
+
+    Parameters
+    ----------
+    noises : list of Noise
+        The new free variables.
+    forward : callable
+        ``forward(*noise_vars) -> z``.
+    detail : str
+        ``"partial"`` for a partially centered rewrite (shown as the form in the report).
+    extra : dict
+        Anything else a form wants to pass on.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.forms import get_form
+
+        z = pm.Normal.dist(1.0, 2.0, size=3)
+        parts = get_form(z.owner.op).rewrite(z)
+        [n.suffix for n in parts.noises]  # ['eps']
+        x = parts.forward(*(n.rv for n in parts.noises))  # 1 + 2 * eps, same type as z
     """
 
     noises: list[Noise]
@@ -58,7 +91,23 @@ class AuxParts:
 
 
 class FormNotApplicable(Exception):
-    """Raised by a form when it cannot rewrite one particular variable; the message says why."""
+    """Raised by a form when it cannot rewrite one particular variable; the message says why.
+
+    ``auxify`` then leaves the variable as it was and puts the message in the report.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.forms import FormNotApplicable, get_form
+
+        z = pm.Normal.dist(0.0, 1.0)
+        try:
+            get_form(z.owner.op).rewrite(z)
+        except FormNotApplicable as err:
+            print(err)  # already standard (location 0, scale 1): nothing to rewrite
+    """
 
 
 class Form:
@@ -67,6 +116,35 @@ class Form:
     Subclasses set ``kind`` (shown in the report: ``"affine"``, ``"scale"``, ``"log-affine"``,
     ``"icdf"``, ``"multivariate"``, ``"innovations"``) and implement :meth:`rewrite`.
     ``supports_partial`` says whether a centering ``lam`` other than 0 and 1 is defined.
+    For location-scale and scale families, subclass :class:`LocScaleForm` or
+    :class:`ScaleForm` instead.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pytensor.tensor.random.basic import UniformRV
+        from pymc_auxform import auxify, report
+        from pymc_auxform.forms import AuxParts, Form, Noise, register_form
+        from pymc_auxform.forms.base import batch_shape, dist_params
+
+
+        @register_form(UniformRV)  # replaces the generic inverse-CDF form for Uniform
+        class UniformForm(Form):
+            kind = "affine"
+
+            def rewrite(self, rv, lam=0.0):
+                lower, upper = dist_params(rv)
+                eps = pm.Uniform.dist(0.0, 1.0, size=batch_shape(rv))
+                return AuxParts([Noise(eps)], lambda e: lower + (upper - lower) * e)
+
+
+        with pm.Model() as model:
+            hi = pm.HalfNormal("hi", 2.0)
+            pm.Uniform("z", 0.0, hi, shape=3)
+
+        print(report(auxify(model)))  # z: affine, z = hi * z_eps, z_eps ~ Uniform(0, 1)
     """
 
     kind: ClassVar[str] = "form"
@@ -110,16 +188,80 @@ def register_form(*op_types: type) -> Callable[[type[Form]], type[Form]]:
     return decorator
 
 
+_FALLBACK_FORMS: list[tuple[Callable[[object], bool], Form]] = []
+
+
+def register_fallback_form(applies: Callable[[object], bool]) -> Callable[[type[Form]], type[Form]]:
+    """Class decorator: a :class:`Form` used for any Op with no registered form when ``applies(op)``.
+
+    Fallbacks are tried in registration order, after the exact forms of :func:`register_form`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        from pymc_auxform.forms.base import Form, register_fallback_form
+
+
+        @register_fallback_form(lambda op: hasattr(op, "icdf"))
+        class MyGenericForm(Form): ...
+    """
+
+    def decorator(form_cls: type[Form]) -> type[Form]:
+        _FALLBACK_FORMS.append((applies, form_cls()))
+        return form_cls
+
+    return decorator
+
+
 def get_form(op) -> Form | None:
-    """Return the registered :class:`Form` for a random-variable ``Op`` (``None`` if there is none)."""
-    return _form_registry(op)
+    """Return the :class:`Form` for a random-variable ``Op`` (``None`` if there is none).
+
+    An exact form registered for the Op type (or a base class) wins; otherwise the first fallback
+    form (:func:`register_fallback_form`, e.g. the inverse-CDF form) that applies to ``op``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.forms import get_form
+
+        get_form(pm.Normal.dist().owner.op).kind  # "affine"
+        get_form(pm.Beta.dist(2, 3).owner.op).kind  # "icdf"
+    """
+    form = _form_registry(op)
+    if form is None:
+        form = next((f for applies, f in _FALLBACK_FORMS if applies(op)), None)
+    return form
 
 
 # --- helpers shared by the forms -------------------------------------------------------------
 
 
 def dist_params(rv: TensorVariable) -> tuple[Variable, ...]:
-    """Distribution parameters of a random variable, read with the Op's own helper."""
+    """Distribution parameters of a random variable, read with the Op's own helper.
+
+    Parameters
+    ----------
+    rv : TensorVariable
+        The output of a ``RandomVariable`` (e.g. ``pm.Normal.dist(...)``).
+
+    Returns
+    -------
+    tuple of Variable
+        The parameters in the Op's order (without the RNG and size inputs).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.forms.base import dist_params
+
+        mu, sigma = dist_params(pm.Normal.dist(1.0, 2.0))
+        sigma.eval()  # 2.0
+    """
     return tuple(rv.owner.op.dist_params(rv.owner))
 
 
@@ -128,6 +270,27 @@ def batch_shape(rv: TensorVariable) -> tuple | TensorVariable:
 
     A static shape is returned when known, so that the noise keeps static shape information;
     otherwise a symbolic shape built from the explicit size or the broadcast of the parameters.
+
+    Parameters
+    ----------
+    rv : TensorVariable
+        A univariate random variable.
+
+    Returns
+    -------
+    tuple of int or TensorVariable
+        The shape, to pass as ``size`` when building the noise.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        import pytensor.tensor as pt
+        from pymc_auxform.forms.base import batch_shape
+
+        batch_shape(pm.Normal.dist(0.0, 1.0, shape=(2, 3)))  # (2, 3)
+        batch_shape(pm.Normal.dist(pt.vector("mu"), 1.0))  # symbolic: broadcast of the parameters
     """
     if all(s is not None for s in rv.type.shape):
         return tuple(int(s) for s in rv.type.shape)
@@ -169,6 +332,33 @@ class LocScaleForm(Form):
     which is the auxiliary form at :math:`\lambda = 0` and the centered form at :math:`\lambda = 1`.
     Subclasses implement :meth:`loc_scale` (split the parameters) and :meth:`noise` (build the
     family from a location, a scale and the remaining shape parameters).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc.distributions.continuous import SkewNormalRV
+        from pymc_auxform import auxify, report
+        from pymc_auxform.forms import LocScaleForm, register_form
+
+
+        @register_form(SkewNormalRV)
+        class SkewNormalForm(LocScaleForm):
+            def loc_scale(self, params):
+                mu, sigma, alpha = params  # the Op's parameter order
+                return mu, sigma, (alpha,)
+
+            def noise(self, loc, scale, other, size):
+                (alpha,) = other
+                return pm.SkewNormal.dist(mu=loc, sigma=scale, alpha=alpha, size=size)
+
+
+        with pm.Model() as model:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.SkewNormal("z", mu=mu, sigma=2.0, alpha=3.0, shape=4)
+
+        print(report(auxify(model)))  # z: affine, z = mu + 2 * z_eps, z_eps ~ SkewNormal(0, 1, 3)
     """
 
     kind = "affine"
@@ -206,6 +396,33 @@ class ScaleForm(Form):
 
     Partial centering uses powers of the scale: :math:`\eta \sim F(\alpha, s^\lambda)`,
     :math:`z = s^{1-\lambda}\,\eta`. Subclasses implement :meth:`shape_scale` and :meth:`noise`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pytensor.tensor.random.basic import ParetoRV
+        from pymc_auxform import auxify, report
+        from pymc_auxform.forms import ScaleForm, register_form
+
+
+        @register_form(ParetoRV)  # replaces the generic inverse-CDF form for Pareto
+        class ParetoForm(ScaleForm):
+            def shape_scale(self, params):
+                alpha, m = params
+                return m, (alpha,)
+
+            def noise(self, scale, other, size):
+                (alpha,) = other
+                return pm.Pareto.dist(alpha=alpha, m=scale, size=size)
+
+
+        with pm.Model() as model:
+            lo = pm.HalfNormal("lo", 2.0)
+            pm.Pareto("z", alpha=3.0, m=lo)
+
+        print(report(auxify(model)))  # z: scale, z = lo * z_eps, z_eps ~ Pareto(3, 1)
     """
 
     kind = "scale"
@@ -242,5 +459,6 @@ __all__ = [
     "batch_shape",
     "dist_params",
     "get_form",
+    "register_fallback_form",
     "register_form",
 ]

@@ -45,7 +45,21 @@ from pymc_auxform.forms.base import (
 
 @register_form(NormalRV)
 class NormalForm(LocScaleForm):
-    r"""``Normal(mu, sigma)``: :math:`z = \mu + \sigma\epsilon`, :math:`\epsilon \sim N(0, 1)`."""
+    r"""``Normal(mu, sigma)``: :math:`z = \mu + \sigma\epsilon`, :math:`\epsilon \sim N(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.Normal("z", mu, 2.0, shape=3)
+
+        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Normal(0, 1)
+    """
 
     def loc_scale(self, params):
         mu, sigma = params
@@ -60,6 +74,19 @@ class StudentTForm(LocScaleForm):
     r"""``StudentT(nu, mu, sigma)``: :math:`z = \mu + \sigma\epsilon`, :math:`\epsilon \sim t_\nu(0, 1)`.
 
     The degrees of freedom ``nu`` stay a parameter of the noise.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.StudentT("z", nu=4, mu=mu, sigma=2.0)
+
+        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ StudentT(4, 0, 1)
     """
 
     def loc_scale(self, params):
@@ -73,7 +100,21 @@ class StudentTForm(LocScaleForm):
 
 @register_form(CauchyRV)
 class CauchyForm(LocScaleForm):
-    r"""``Cauchy(alpha, beta)``: :math:`z = \alpha + \beta\epsilon`, :math:`\epsilon \sim \mathrm{Cauchy}(0, 1)`."""
+    r"""``Cauchy(alpha, beta)``: :math:`z = \alpha + \beta\epsilon`, :math:`\epsilon \sim \mathrm{Cauchy}(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.Cauchy("z", alpha=mu, beta=2.0)
+
+        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Cauchy(0, 1)
+    """
 
     def loc_scale(self, params):
         alpha, beta = params
@@ -85,7 +126,21 @@ class CauchyForm(LocScaleForm):
 
 @register_form(LaplaceRV)
 class LaplaceForm(LocScaleForm):
-    r"""``Laplace(mu, b)``: :math:`z = \mu + b\epsilon`, :math:`\epsilon \sim \mathrm{Laplace}(0, 1)`."""
+    r"""``Laplace(mu, b)``: :math:`z = \mu + b\epsilon`, :math:`\epsilon \sim \mathrm{Laplace}(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.Laplace("z", mu=mu, b=2.0)
+
+        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Laplace(0, 1)
+    """
 
     def loc_scale(self, params):
         mu, b = params
@@ -97,7 +152,21 @@ class LaplaceForm(LocScaleForm):
 
 @register_form(LogisticRV)
 class LogisticForm(LocScaleForm):
-    r"""``Logistic(mu, s)``: :math:`z = \mu + s\epsilon`, :math:`\epsilon \sim \mathrm{Logistic}(0, 1)`."""
+    r"""``Logistic(mu, s)``: :math:`z = \mu + s\epsilon`, :math:`\epsilon \sim \mathrm{Logistic}(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.Logistic("z", mu=mu, s=2.0)
+
+        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Logistic(0, 1)
+    """
 
     def loc_scale(self, params):
         mu, s = params
@@ -109,7 +178,21 @@ class LogisticForm(LocScaleForm):
 
 @register_form(GumbelRV)
 class GumbelForm(LocScaleForm):
-    r"""``Gumbel(mu, beta)``: :math:`z = \mu + \beta\epsilon`, :math:`\epsilon \sim \mathrm{Gumbel}(0, 1)`."""
+    r"""``Gumbel(mu, beta)``: :math:`z = \mu + \beta\epsilon`, :math:`\epsilon \sim \mathrm{Gumbel}(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.Gumbel("z", mu=mu, beta=2.0)
+
+        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Gumbel(0, 1)
+    """
 
     def loc_scale(self, params):
         mu, beta = params
@@ -124,7 +207,21 @@ class GumbelForm(LocScaleForm):
 
 @register_form(HalfNormalRV)
 class HalfNormalForm(ScaleForm):
-    r"""``HalfNormal(sigma)``: :math:`z = \sigma\epsilon`, :math:`\epsilon \sim \mathrm{HalfNormal}(1)`."""
+    r"""``HalfNormal(sigma)``: :math:`z = \sigma\epsilon`, :math:`\epsilon \sim \mathrm{HalfNormal}(1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.HalfNormal("z", sigma=s)
+
+        aux = auxify(m)  # z = s * z_eps, z_eps ~ HalfNormal(1)
+    """
 
     def shape_scale(self, params):
         loc, sigma = params
@@ -138,7 +235,21 @@ class HalfNormalForm(ScaleForm):
 
 @register_form(HalfCauchyRV)
 class HalfCauchyForm(ScaleForm):
-    r"""``HalfCauchy(beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{HalfCauchy}(1)`."""
+    r"""``HalfCauchy(beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{HalfCauchy}(1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.HalfCauchy("z", beta=s)
+
+        aux = auxify(m)  # z = s * z_eps, z_eps ~ HalfCauchy(1)
+    """
 
     def shape_scale(self, params):
         (beta,) = params
@@ -150,7 +261,21 @@ class HalfCauchyForm(ScaleForm):
 
 @register_form(HalfStudentTRV)
 class HalfStudentTForm(ScaleForm):
-    r"""``HalfStudentT(nu, sigma)``: :math:`z = \sigma\epsilon`, :math:`\epsilon \sim \mathrm{HalfStudentT}(\nu, 1)`."""
+    r"""``HalfStudentT(nu, sigma)``: :math:`z = \sigma\epsilon`, :math:`\epsilon \sim \mathrm{HalfStudentT}(\nu, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.HalfStudentT("z", nu=3, sigma=s)
+
+        aux = auxify(m)  # z = s * z_eps, z_eps ~ HalfStudentT(3, 1)
+    """
 
     def shape_scale(self, params):
         nu, sigma = params
@@ -166,6 +291,19 @@ class ExponentialForm(ScaleForm):
     r"""``Exponential(lam)``: :math:`z = \epsilon/\lambda`, :math:`\epsilon \sim \mathrm{Exponential}(1)`.
 
     PyTensor parametrizes the exponential by its scale :math:`1/\lambda`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.Exponential("z", lam=s)
+
+        aux = auxify(m)  # z = z_eps / s, z_eps ~ Exponential(1)
     """
 
     def shape_scale(self, params):
@@ -182,6 +320,19 @@ class GammaForm(ScaleForm):
 
     PyTensor parametrizes the gamma by shape and scale :math:`1/\beta`; the shape stays a
     parameter of the noise.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.Gamma("z", alpha=2.0, beta=s)
+
+        aux = auxify(m)  # z = z_eps / s, z_eps ~ Gamma(2, 1)
     """
 
     def shape_scale(self, params):
@@ -195,7 +346,21 @@ class GammaForm(ScaleForm):
 
 @register_form(InvGammaRV)
 class InverseGammaForm(ScaleForm):
-    r"""``InverseGamma(alpha, beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{InvGamma}(\alpha, 1)`."""
+    r"""``InverseGamma(alpha, beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{InvGamma}(\alpha, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.InverseGamma("z", alpha=3.0, beta=s)
+
+        aux = auxify(m)  # z = s * z_eps, z_eps ~ InverseGamma(3, 1)
+    """
 
     def shape_scale(self, params):
         alpha, beta = params
@@ -208,7 +373,21 @@ class InverseGammaForm(ScaleForm):
 
 @register_form(WeibullBetaRV)
 class WeibullForm(ScaleForm):
-    r"""``Weibull(alpha, beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{Weibull}(\alpha, 1)`."""
+    r"""``Weibull(alpha, beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{Weibull}(\alpha, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            s = pm.HalfNormal("s", 1.0)
+            pm.Weibull("z", alpha=1.5, beta=s)
+
+        aux = auxify(m)  # z = s * z_eps, z_eps ~ Weibull(1.5, 1)
+    """
 
     def shape_scale(self, params):
         alpha, beta = params
@@ -228,6 +407,19 @@ class LogNormalForm(Form):
 
     Partial centering acts on :math:`\log z`: :math:`\eta \sim N(\lambda\mu, \sigma^\lambda)`,
     :math:`z = \exp(\mu + \sigma^{1-\lambda}(\eta - \lambda\mu))`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 5.0)
+            pm.LogNormal("z", mu=mu, sigma=0.5)
+
+        aux = auxify(m)  # z = exp(mu + 0.5 * z_eps), z_eps ~ Normal(0, 1)
     """
 
     kind = "log-affine"

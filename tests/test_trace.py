@@ -1,0 +1,120 @@
+"""Traces of an auxified model read like the original's and hand off to the original model."""
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+
+from scipy import stats
+
+from pymc_auxform import auxify, check_handoff, noise_names, original_trace
+from pymc_auxform.reference_models import EIGHT_SCHOOLS_SIGMA, EIGHT_SCHOOLS_Y, eight_schools
+from pymc_auxform.trace import NOISE_GROUP
+
+SAMPLE = dict(
+    draws=200, tune=200, chains=2, random_seed=11, nuts_sampler="pymc", cores=1, progressbar=False
+)
+
+
+@pytest.fixture(scope="module")
+def run():
+    original = eight_schools()
+    aux = auxify(original)
+    with aux:
+        idata = pm.sample(**SAMPLE, compute_convergence_checks=False)
+    return original, aux, idata
+
+
+def _sample_vars(model):
+    return {v.name for v in model.free_RVs + model.deterministics}
+
+
+def test_posterior_has_exactly_the_original_variables_with_dims_and_coords(run):
+    original, aux, idata = run
+    trace = original_trace(idata, aux, original=original)
+    post = trace["posterior"]
+    assert set(post.data_vars) == _sample_vars(original)
+    for name in post.data_vars:
+        want = ("chain", "draw", *(original.named_vars_to_dims.get(name) or ()))
+        assert post[name].dims == want
+    assert list(post["school"].values) == list(original.coords["school"])
+
+
+def test_noise_moves_to_its_own_group_and_input_is_untouched(run):
+    _, aux, idata = run
+    before = set(idata["posterior"].data_vars)
+    trace = original_trace(idata, aux)
+    assert (
+        set(trace[NOISE_GROUP].data_vars)
+        == set(noise_names(aux))
+        == {
+            "mu_eps",
+            "tau_eps",
+            "theta_eps",
+        }
+    )
+    xr.testing.assert_equal(
+        trace[NOISE_GROUP]["theta_eps"].drop_vars("school"),
+        idata["posterior"]["theta_eps"].drop_vars("school"),
+    )
+    assert set(idata["posterior"].data_vars) == before
+    dropped = original_trace(idata, aux, keep_noise=False)
+    assert NOISE_GROUP not in dropped.children
+    assert set(dropped["sample_stats"].data_vars) == set(idata["sample_stats"].data_vars)
+
+
+def test_arviz_summary_uses_original_names(run):
+    _, aux, idata = run
+    summary = az.summary(original_trace(idata, aux), round_to="none")
+    assert set(summary.index) == {"mu", "tau"} | {f"theta[s{i}]" for i in range(8)}
+    assert np.all(summary["ess_bulk"] > 0)
+
+
+def test_posterior_predictive_on_the_original_model_uses_the_trace(run):
+    original, aux, idata = run
+    trace = original_trace(idata, aux, original=original)
+    pp = pm.sample_posterior_predictive(trace, model=original, random_seed=3, progressbar=False)
+    y = pp["posterior_predictive"]["y"]
+    assert y.dims == ("chain", "draw", "school")
+    # y | theta ~ N(theta, sigma): the residual about the *posterior* theta has sd sigma
+    resid = (y - trace["posterior"]["theta"]).std(("chain", "draw")).values
+    np.testing.assert_allclose(resid, EIGHT_SCHOOLS_SIGMA, rtol=0.15)
+
+
+def test_log_likelihood_on_the_original_model_matches_scipy(run):
+    original, aux, idata = run
+    trace = original_trace(idata, aux, original=original)
+    ll = pm.compute_log_likelihood(
+        trace, model=original, extend_inferencedata=False, progressbar=False
+    )
+    theta = trace["posterior"]["theta"].values
+    expected = stats.norm.logpdf(EIGHT_SCHOOLS_Y, theta, EIGHT_SCHOOLS_SIGMA)
+    np.testing.assert_allclose(ll["y"].values, expected, rtol=1e-10)
+
+
+def test_prior_group_is_split_too(run):
+    _, aux, idata = run
+    with_prior = idata.copy()
+    with_prior["prior"] = xr.DataTree(idata["posterior"].to_dataset())
+    trace = original_trace(with_prior, aux)
+    assert set(trace["prior"].data_vars) == {"mu", "tau", "theta"}
+    assert set(trace[f"{NOISE_GROUP}_prior"].data_vars) == {"mu_eps", "tau_eps", "theta_eps"}
+
+
+def test_check_handoff_names_missing_variables(run):
+    original, aux, idata = run
+    trace = original_trace(idata, aux)
+    assert check_handoff(trace, original) is trace
+    trace["posterior"] = xr.DataTree(trace["posterior"].to_dataset().drop_vars("tau"))
+    with pytest.raises(ValueError, match=r"missing free variables \['tau'\]"):
+        check_handoff(trace, original)
+
+
+def test_bad_input():
+    original = eight_schools()
+    with pytest.raises(TypeError, match="DataTree"):
+        original_trace({"posterior": None}, auxify(original))
+    empty = xr.DataTree()
+    with pytest.raises(ValueError, match=r"not made by pymc_auxform\.auxify"):
+        original_trace(empty, original)
