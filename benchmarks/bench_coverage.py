@@ -13,7 +13,7 @@ ESS/s, ESS per 1000 gradient evaluations, divergences, and the cost of one compi
 logp+gradient call relative to the hand-written non-centered model.
 
 Run by hand: ``.venv/bin/python benchmarks/bench_coverage.py [--quick]``; writes
-``benchmarks/results/bench_coverage.{md,json}``.
+``benchmarks/results/coverage.{md,json}``.
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def main(argv=None) -> None:
             continue
         rows += run_case(case, variants, draws=draws, tune=tune, chains=2, seed=args.seed)
     RESULTS.mkdir(exist_ok=True)
-    name = "bench_coverage_quick" if args.quick else "bench_coverage"
+    name = "coverage_quick" if args.quick else "coverage"
     (RESULTS / f"{name}.json").write_text(
         json.dumps({"settings": settings, "rows": rows}, indent=1)
     )

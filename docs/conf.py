@@ -276,8 +276,7 @@ def _benchmark_includes() -> str:
     for f in files:
         rel = os.path.relpath(f, HERE)
         parts.append(
-            f"```{{include}} {rel}\n:heading-offset: 2\n```\n\n"
-            f"*From `{f.relative_to(ROOT)}`.*\n"
+            f"```{{include}} {rel}\n:heading-offset: 2\n```\n\n*From `{f.relative_to(ROOT)}`.*\n"
         )
     return "\n".join(parts)
 
