@@ -11,6 +11,8 @@ from scipy import stats
 
 from pymc_auxform import auxify, get_form, report
 
+from .oracles import assert_same_logp, assert_same_prior
+
 Y = np.array([0.3, 1.1, 0.7])
 
 
@@ -21,26 +23,6 @@ def phi(e):
 # Python linker without graph rewrites: these graphs are large and compiled once each.
 MODE = Mode(linker="py", optimizer=None)
 KINDS = ["uniform", "kumaraswamy", "pareto", "truncated_normal", "truncated_gamma", "moyal"]
-
-
-def assert_same_logp(aux, hand, seed=0, n_points=3):
-    f_aux, f_hand = aux.compile_logp(mode=MODE), hand.compile_logp(mode=MODE)
-    assert {v.name for v in aux.value_vars} == {v.name for v in hand.value_vars}
-    rng = np.random.default_rng(seed)
-    start = aux.initial_point()
-    for _ in range(n_points):
-        point = {name: rng.normal(size=np.shape(x)) for name, x in start.items()}
-        np.testing.assert_allclose(f_aux(point), f_hand(point), rtol=1e-8)
-
-
-def assert_same_prior(m_a, m_b, names, seed=1, draws=1000):
-    a = pm.draw([m_a[n] for n in names], draws=draws, random_seed=seed, mode=MODE)
-    b = pm.draw([m_b[n] for n in names], draws=draws, random_seed=seed + 100, mode=MODE)
-    for name, xa, xb in zip(names, a, b, strict=True):
-        xa, xb = xa.reshape(draws, -1), xb.reshape(draws, -1)
-        for j in range(xa.shape[1]):
-            p = stats.ks_2samp(xa[:, j], xb[:, j]).pvalue
-            assert p > 1e-3, f"{name}[{j}]: KS p-value {p:.2g}"
 
 
 def zoo(*, hand: bool = False, batch: int = 1) -> pm.Model:
