@@ -142,6 +142,9 @@ def auxify(
         fgraph = _rewrite_all(fgraph, wanted, excluded, lams, taken, report)
 
     new_model = model_from_fgraph(fgraph, mutate_fgraph=True)
+    order = {rv.name: i for i, rv in enumerate(model.free_RVs)}  # report in model order
+    report.rewritten.sort(key=lambda r: order[r.name])
+    report.left.sort(key=lambda r: order[r.name])
     if choice is not None:
         report = choice.annotate(report)
     attach_report(new_model, report)

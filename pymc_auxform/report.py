@@ -107,7 +107,7 @@ class AuxReport:
         rep = report(auxify(eight_schools()))
         print(rep)  # one row per free variable
         rep.noise_names["theta"]  # ('theta_eps',)
-        rep.all_noise_names  # ['tau_eps', 'mu_eps', 'theta_eps']
+        rep.all_noise_names  # ['mu_eps', 'tau_eps', 'theta_eps']
     """
 
     rewritten: list[Rewritten] = field(default_factory=list)
@@ -121,7 +121,7 @@ class AuxReport:
 
     @property
     def all_noise_names(self) -> list[str]:
-        """Names of all noise variables, in the order they were rewritten (parents first)."""
+        """Names of all noise variables, in the order of the original free variables."""
         return [n for r in self.rewritten for n in r.noise]
 
     def __str__(self) -> str:
