@@ -27,13 +27,12 @@ import warnings
 
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import nutpie
 import pymc as pm
 import pytensor.tensor as pt
 
-from pymc_auxform import auxify
+from pymc_auxform import auxify, sampling_metrics
 from pymc_auxform.reference_models import dbn
 
 RESULTS = Path(__file__).parent / "results"
@@ -84,11 +83,6 @@ def mvnormal_model(*, noncentered: bool = False, groups: int = 8, seed: int = 0)
     return model
 
 
-def min_bulk_ess(idata, names) -> float:
-    ess = az.ess(idata, var_names=list(names), method="bulk")
-    return float(min(np.nanmin(np.asarray(ess[n])) for n in names))
-
-
 def sample(model, *, draws, tune, chains, seed):
     """nutpie run; returns (idata, sampling seconds), compile time excluded."""
     compiled = nutpie.compile_pymc_model(model)
@@ -131,18 +125,16 @@ def run_case(case, variants, *, draws, tune, chains, seed):
     rows = []
     for label, (model, names) in variants.items():
         idata, secs = sample(model, draws=draws, tune=tune, chains=chains, seed=seed)
-        stats = idata.sample_stats
-        ess = min_bulk_ess(idata, names)
-        n_grad = float(stats["n_steps"].sum())
+        m = sampling_metrics(idata, var_names=names, seconds=secs)
         rows.append(
             {
                 "model": case,
                 "variant": label,
                 "seconds": secs,
-                "min_bulk_ess": ess,
-                "ess_per_s": ess / secs,
-                "ess_per_1k_grad": 1000 * ess / n_grad,
-                "divergences": int(stats["diverging"].sum()),
+                "min_bulk_ess": m.min_ess_bulk,
+                "ess_per_s": m.ess_per_second,
+                "ess_per_1k_grad": 1000 * m.ess_per_grad,
+                "divergences": m.divergences,
             }
         )
         print(rows[-1], flush=True)
