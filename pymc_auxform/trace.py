@@ -20,7 +20,12 @@ from __future__ import annotations
 import pymc as pm
 import xarray as xr
 
-from pymc_auxform.report import report
+from pymc_auxform.report import AuxReport, report
+
+try:
+    from pymc_auxform.report import REPORT_ATTR
+except ImportError:  # until the report travels with the model (issue 11): same key
+    REPORT_ATTR = "pymc_auxform_report"
 
 NOISE_GROUP = "auxiliary_noise"
 """Name of the group that :func:`original_trace` moves the noise variables to."""
@@ -30,7 +35,7 @@ _SAMPLE_GROUPS = ("posterior", "prior", "warmup_posterior")
 
 def original_trace(
     idata: xr.DataTree,
-    aux_model: pm.Model,
+    aux_model: pm.Model | None = None,
     *,
     original: pm.Model | None = None,
     keep_noise: bool = True,
@@ -42,20 +47,25 @@ def original_trace(
     ``posterior`` group (and of ``prior`` and ``warmup_posterior`` when present) into
     ``noise_group`` (``"auxiliary_noise"``; ``"auxiliary_noise_prior"``, ... for the other
     groups), so the posterior holds the original variables under their names, dims and coords.
-    All other groups are kept as they are. The input is not modified.
+    All other groups are kept as they are, and the report is stored as JSON in the trace's attrs
+    (under ``REPORT_ATTR``), so the trace describes itself after a netcdf or zarr round trip.
+    The input is not modified; calling it again on its own output changes nothing.
 
     Parameters
     ----------
     idata : xarray.DataTree
-        What ``pm.sample`` (any sampler) returned for ``aux_model``.
-    aux_model : pm.Model
-        The model made by :func:`~pymc_auxform.auxify` that was sampled.
+        What ``pm.sample`` (any sampler) returned for ``aux_model``, or a trace made by
+        :func:`pymc_auxform.sample` / ``original_trace`` (also after saving and loading it).
+    aux_model : pm.Model, optional
+        The model made by :func:`~pymc_auxform.auxify` that was sampled (also after
+        ``pm.do``). If omitted: the report stored in the trace's attrs, else the model of the
+        ``with model:`` context.
     original : pm.Model, optional
         The model that was auxified. If given, check that the posterior holds every free
         variable of it with the right dims, so that it can be used with
         ``pm.sample_posterior_predictive(trace, model=original)`` and
         ``pm.compute_log_likelihood(trace, model=original)``; a ``ValueError`` names what is
-        missing.
+        missing. The posterior then lists the variables in ``original``'s order.
     keep_noise : bool, default True
         Keep the noise variables in ``noise_group``; ``False`` drops them.
     noise_group : str, default "auxiliary_noise"
@@ -70,8 +80,8 @@ def original_trace(
     TypeError
         If ``idata`` is not a DataTree (``return_inferencedata=False`` traces are not supported).
     ValueError
-        If ``aux_model`` was not made by ``auxify``, or ``original`` is given and the posterior
-        lacks one of its free variables.
+        If no report is found (``aux_model`` was not made by ``auxify`` and the trace carries
+        none), or ``original`` is given and the posterior lacks one of its free variables.
 
     Examples
     --------
@@ -86,7 +96,7 @@ def original_trace(
         aux = auxify(centered)
         with aux:
             idata = pm.sample(random_seed=1)
-        trace = original_trace(idata, aux, original=centered)
+            trace = original_trace(idata, original=centered)  # aux from the context
         az.summary(trace)  # mu, tau, theta; the noise is in trace["auxiliary_noise"]
         pm.sample_posterior_predictive(trace, model=centered, extend_inferencedata=True)
         pm.compute_log_likelihood(trace, model=centered)
@@ -96,42 +106,83 @@ def original_trace(
             f"original_trace expects the DataTree returned by pm.sample, got {type(idata).__name__}."
             " Sample with return_inferencedata=True (the default)."
         )
-    noise = noise_names(aux_model)
+    rep, aux_model = _report_of(idata, aux_model)
+    noise = rep.all_noise_names
     out = idata.copy()
     for group in _SAMPLE_GROUPS:
         if group not in out.children:
             continue
         ds = out[group].to_dataset()
         present = [n for n in noise if n in ds.data_vars]
+        target = noise_group if group == "posterior" else f"{noise_group}_{group}"
         if not present:
+            if not keep_noise and target in out.children:
+                del out[target]
             continue
         kept = ds.drop_vars(present)
-        out[group] = xr.DataTree(kept[_model_order(kept, aux_model)])
+        order_by = original if original is not None else aux_model
+        out[group] = xr.DataTree(kept[_model_order(kept, order_by)])
         if keep_noise:
-            target = noise_group if group == "posterior" else f"{noise_group}_{group}"
             out[target] = xr.DataTree(ds[present])
+    out.attrs[REPORT_ATTR] = _to_json(rep)
     if original is not None:
         check_handoff(out, original)
     return out
 
 
-def noise_names(aux_model: pm.Model) -> list[str]:
-    """Names of the noise variables that :func:`~pymc_auxform.auxify` added to ``aux_model``.
+def _trace_report(idata: xr.DataTree) -> AuxReport | None:
+    """The report stored in a trace's attrs (root or posterior), or ``None``."""
+    nodes = [idata, *(idata[g] for g in ("posterior", "prior") if g in idata.children)]
+    for node in nodes:
+        if REPORT_ATTR in node.attrs:
+            return _from_json(node.attrs[REPORT_ATTR])
+    return None
 
-    Examples
-    --------
-    .. code-block:: python
 
-        from pymc_auxform import auxify, noise_names
-        from pymc_auxform.reference_models import eight_schools
+def _report_of(idata: xr.DataTree, aux_model: pm.Model | None):
+    """The report (and the model, if known) to split ``idata`` with."""
+    if aux_model is not None:
+        return report(aux_model), aux_model
+    stored = _trace_report(idata)
+    if stored is not None:
+        return stored, None
+    try:
+        aux_model = pm.modelcontext(None)
+    except TypeError:
+        raise ValueError(
+            "original_trace needs the auxified model: pass it (original_trace(idata, aux)), call "
+            "it inside `with aux:`, or pass a trace made by pymc_auxform.sample, which carries "
+            "the report."
+        ) from None
+    return report(aux_model), aux_model
 
-        noise_names(auxify(eight_schools()))  # ['mu_eps', 'tau_eps', 'theta_eps']
-    """
-    return list(report(aux_model).all_noise_names)
+
+def _to_json(rep: AuxReport) -> str:
+    if hasattr(rep, "to_json"):
+        return rep.to_json()
+    import json  # until AuxReport.to_json lands (issue 11)
+
+    from dataclasses import asdict
+
+    return json.dumps(
+        {"rewritten": [asdict(r) for r in rep.rewritten], "left": [asdict(v) for v in rep.left]}
+    )
+
+
+def _from_json(text: str) -> AuxReport:
+    if hasattr(AuxReport, "from_json"):
+        return AuxReport.from_json(text)
+    import json  # until AuxReport.from_json lands (issue 11)
+
+    from pymc_auxform.report import Left, Rewritten
+
+    data = json.loads(text)
+    rewritten = [Rewritten(**{**r, "noise": tuple(r["noise"])}) for r in data["rewritten"]]
+    return AuxReport(rewritten, [Left(**v) for v in data["left"]])
 
 
 def check_handoff(
-    idata: xr.DataTree, original: pm.Model, *, group: str = "posterior"
+    idata: xr.DataTree, original: pm.Model | None = None, *, group: str = "posterior"
 ) -> xr.DataTree:
     """Check that a trace can be used with ``original`` (posterior predictive, log likelihood).
 
@@ -140,7 +191,8 @@ def check_handoff(
     Parameters
     ----------
     idata : xarray.DataTree
-    original : pm.Model
+    original : pm.Model, optional
+        The model that was auxified; taken from the ``with model:`` context if omitted.
     group : str, default "posterior"
 
     Returns
@@ -166,6 +218,7 @@ def check_handoff(
             idata = pm.sample(random_seed=1)
         check_handoff(idata, centered)  # passes: mu, tau, theta are in the posterior
     """
+    original = pm.modelcontext(original)
     if group not in idata.children:
         raise ValueError(f"The trace has no {group!r} group; sample the model first.")
     ds = idata[group].to_dataset()
@@ -198,10 +251,12 @@ def _missing_and_wrong_dims(ds: xr.Dataset, original: pm.Model) -> tuple[list, l
     return missing, wrong
 
 
-def _model_order(ds: xr.Dataset, model: pm.Model) -> list[str]:
+def _model_order(ds: xr.Dataset, model: pm.Model | None) -> list[str]:
     """Data variables of ``ds`` in the order the model defines them (others last)."""
+    if model is None:
+        return list(ds.data_vars)
     order = [n for n in model.named_vars if n in ds.data_vars]
     return order + [n for n in ds.data_vars if n not in order]
 
 
-__all__ = ["NOISE_GROUP", "check_handoff", "noise_names", "original_trace"]
+__all__ = ["NOISE_GROUP", "REPORT_ATTR", "check_handoff", "original_trace"]

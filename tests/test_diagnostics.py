@@ -1,21 +1,29 @@
-"""Sampling metrics and compare_forms: original vs auxiliary form, side by side."""
+"""Sampling metrics, timing helpers and compare_forms: original vs auxiliary form, side by side."""
 
 import math
 import warnings
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytest
 import xarray as xr
 
 from pymc_auxform import (
     AuxformSamplingWarning,
+    FormComparison,
+    auxify,
     compare_forms,
+    comparison,
     divergences,
     gradient_evaluations,
+    logp_grad_seconds,
     sampling_metrics,
+    timed_sample,
 )
+from pymc_auxform.comparison import _advice, _tidy_table
+from pymc_auxform.figures import figure_of
 from pymc_auxform.reference_models import eight_schools, simulate_hierarchical, varying_intercepts
 
 matplotlib.use("Agg")
@@ -78,11 +86,35 @@ def test_sampling_metrics_rejects_unknown_names(rng):
         sampling_metrics(_synthetic_trace(rng), var_names=["c"])
 
 
+def test_timed_sample_separates_sampling_from_compilation():
+    with pm.Model():
+        pm.Normal("x")
+        run = timed_sample(draws=50, tune=50, chains=1, random_seed=1, **FAST)
+    assert run.idata["posterior"]["x"].shape == (1, 50)
+    assert run.seconds == run.idata["posterior"].attrs["sampling_time"]
+    assert 0 < run.seconds <= run.wall
+
+
+def test_logp_grad_seconds_one_model_or_several():
+    with pm.Model() as small:
+        pm.Normal("x")
+    with pm.Model() as mixed:  # a discrete latent is held fixed, not differentiated
+        k = pm.Poisson("k", 3.0)
+        pm.Normal("z", k, 1.0, shape=50)
+    one = logp_grad_seconds(small, calls=20, repeats=2)
+    assert isinstance(one, float) and 0 < one < 0.1
+    both = logp_grad_seconds({"small": small, "mixed": mixed}, calls=20, repeats=2)
+    assert set(both) == {"small", "mixed"} and all(0 < v < 0.1 for v in both.values())
+
+
 @pytest.fixture(scope="module")
 def schools():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = compare_forms(eight_schools(), draws=300, tune=300, chains=2, random_seed=1, **FAST)
+        # min_ess far above any run's ESS: the low-ESS advice is always issued
+        res = compare_forms(
+            eight_schools(), draws=300, tune=300, chains=2, random_seed=1, min_ess=1e9, **FAST
+        )
     return res, caught
 
 
@@ -92,11 +124,13 @@ def test_eight_schools_auxiliary_form_has_fewer_divergences_and_more_ess(schools
     assert orig.divergences > aux.divergences
     assert aux.min_ess_bulk > 2 * orig.min_ess_bulk
     assert aux.ess_per_grad > orig.ess_per_grad
+    assert res.rewritten == ["mu", "tau", "theta"]
 
 
 def test_comparison_table_is_tidy_per_original_element(schools):
     res, _ = schools
-    t = res.table
+    t = res.to_dataframe()
+    assert t is not res.table and t.equals(res.table)
     assert set(t["form"]) == {"original", "auxiliary"}
     assert len(t) == 2 * 10  # mu, tau, 8 thetas per form
     assert set(t["variable"]) == {"mu", "tau", "theta"}
@@ -106,24 +140,82 @@ def test_comparison_table_is_tidy_per_original_element(schools):
     pv = res.per_variable()
     assert list(pv.index) == ["mu", "tau", "theta"]
     assert pv.loc["theta", ("ess_bulk", "auxiliary")] == aux[aux.variable == "theta"].ess_bulk.min()
+
+
+def test_results_are_numeric_data(schools):
+    res, _ = schools
+    t = res.to_dataframe()
+    numeric = ["mean", "sd", "mcse_mean", "ess_bulk", "ess_tail", "r_hat", "ess_per_second"]
+    numeric += ["ess_per_grad", "divergences"]
+    assert all(pd.api.types.is_numeric_dtype(t[c]) for c in numeric), t.dtypes
     runs = res.runs()
     assert list(runs.index) == ["original", "auxiliary"]
+    assert runs["divergences"].dtype.kind == "i"
+    for col in ("min_ess_bulk", "ess_per_second", "ess_per_grad", "seconds", "grad_evals"):
+        assert runs[col].dtype == float, col
+    summary = res.summary()
+    assert all(dtype.kind == "f" for dtype in summary.dtypes)
+    assert summary.loc["min_ess_bulk", "aux / orig"] == pytest.approx(
+        res.metrics["auxiliary"].min_ess_bulk / res.metrics["original"].min_ess_bulk
+    )
+    assert np.isnan(summary.loc["divergences", "aux / orig"])
 
 
-def test_text_repr_shows_both_forms(schools):
+def test_one_unit_for_ess_per_gradient(schools):
+    res, _ = schools
+    t = res.to_dataframe()
+    for form, m in res.metrics.items():
+        rows = t[t["form"] == form]
+        np.testing.assert_allclose(rows["ess_per_grad"], rows["ess_bulk"] / m.grad_evals)
+        assert res.summary().loc["ess_per_grad", form] == pytest.approx(m.ess_per_grad)
+        assert res.runs().loc[form, "ess_per_grad"] == pytest.approx(m.min_ess_bulk / m.grad_evals)
+    assert "1000" not in str(res)
+
+
+def test_text_and_html_repr_show_both_forms(schools):
     res, _ = schools
     text = str(res)
-    for piece in ("divergences", "min bulk ESS", "ESS / s", "original", "auxiliary", "theta"):
+    for piece in ("divergences", "min_ess_bulk", "ess_per_second", "original", "auxiliary"):
         assert piece in text
-    assert f"{res.metrics['auxiliary'].min_ess_bulk:.0f}" in text
+    assert "theta" in text and "nothing was rewritten" not in text
+    assert f"{res.metrics['auxiliary'].min_ess_bulk:.4g}" in text
+    assert repr(res) == text
+    html = res._repr_html_()
+    assert html.count("<table") == 2 and "ess_per_grad" in html
 
 
-def test_warnings_name_the_problem(schools):
+def test_warnings_are_issued_once_and_not_repeated_in_the_repr(schools):
     res, caught = schools
     ours = [str(w.message) for w in caught if issubclass(w.category, AuxformSamplingWarning)]
-    assert ours == res.warnings
-    if res.metrics["auxiliary"].divergences:
-        assert any("divergences" in w for w in ours)
+    assert any(w.startswith("Low bulk ESS (< 1e+09)") for w in ours), ours
+    assert ours == res.warnings  # each advice issued exactly once
+    assert res.warned
+    assert "Low bulk ESS" not in str(res) and "Low bulk ESS" not in res._repr_html_()
+
+
+def test_advice_names_divergences_and_what_to_try(rng):
+    res = _synthetic_comparison(rng, aux_divergences=7)
+    messages = _advice(res, eight_schools(), min_ess=1.0)
+    assert messages == [
+        "The auxiliary form still had 7 divergences (original form: 0). Try: increase "
+        "target_accept (e.g. pm.sample(target_accept=0.95)) or sample longer."
+    ]
+    res.warnings, res.warned = messages, False  # not issued (warn=False): the repr shows them
+    assert "warning: The auxiliary form still had 7 divergences" in str(res)
+    res.warned = True
+    assert "still had 7 divergences" not in str(res)
+
+
+def _synthetic_comparison(rng, *, aux_divergences):
+    traces = {
+        "original": _synthetic_trace(rng, n_steps=3),
+        "auxiliary": _synthetic_trace(rng, n_steps=3, diverging=aux_divergences),
+    }
+    names = ["a", "b"]
+    metrics = {f: sampling_metrics(t, var_names=names) for f, t in traces.items()}
+    table = _tidy_table(traces, metrics, names)
+    settings = dict(draws=500, tune=500, chains=2, random_seed=0)
+    return FormComparison(traces, metrics, table, names, None, settings, rewritten=["a"])
 
 
 def test_informative_data_warning_suggests_excluding_the_hierarchical_variable():
@@ -154,19 +246,40 @@ def test_means_agree_within_mcse_where_both_forms_mix():
     assert (z < 4).all(), z
 
 
-def test_plots(schools):
+def test_nothing_rewritten_says_so_instead_of_a_speedup():
+    with pm.Model() as model:
+        pm.Normal("z", 0.0, 1.0)  # already standard: auxify leaves it
+        res = compare_forms(draws=100, tune=100, chains=1, random_seed=1, min_ess=1e9, **FAST)
+    assert res.rewritten == [] and res.warnings == []
+    assert "nothing was rewritten" in str(res) and "nothing was rewritten" in res._repr_html_()
+    assert res.summary()["aux / orig"].isna().all()
+    assert res.var_names == ["z"] and model.free_RVs[0].name == "z"
+
+
+def test_plots_are_single_labelled_arviz_figures(schools):
     res, _ = schools
-    fig = res.plot_autocorr("tau", max_lag=20)
-    assert len(fig.axes) == 4
-    acf_line = fig.axes[1].lines[0].get_ydata()
-    assert len(acf_line) == 21 and acf_line[0] == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="not one of"):
+    pc = res.plot_autocorr("tau", max_lag=20)
+    fig = figure_of(pc)
+    assert len(fig.axes) == 1  # one scalar: one panel holding both forms
+    lines = pc.viz["lines"]["tau"]
+    assert list(lines["form"].values) == ["original", "auxiliary"]
+    acf = lines.sel(form="auxiliary").isel(chain=0).item().get_ydata()
+    assert len(acf) == 20 and acf[0] == pytest.approx(1.0)
+    title = fig.get_suptitle()
+    assert "original" in title and "auxiliary" in title and "ESS" in title
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["original", "auxiliary"]
+    with pytest.raises(ValueError, match="not among the compared"):
         res.plot_autocorr("nope")
-    pcs = res.plot_trace(["mu"])
-    assert set(pcs) == {"original", "auxiliary"}
+    pc = res.plot_trace(["mu", "theta"], title="eight schools")
+    assert figure_of(pc).get_suptitle() == "eight schools"
+    assert set(pc.viz["trace"]["theta"].dims) >= {"form", "school"}
 
 
-def test_compare_forms_bad_input():
+def test_compare_forms_validates_inputs_before_sampling(monkeypatch):
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("compare_forms sampled before it validated its inputs")
+
+    monkeypatch.setattr(comparison, "timed_sample", no_sampling)
     with pytest.raises(TypeError, match=r"pymc\.Model"):
         compare_forms("model")
     m = eight_schools()
@@ -176,6 +289,31 @@ def test_compare_forms_bad_input():
         compare_forms(m, step=step)
     with pytest.raises(TypeError, match="pass its class"):
         compare_forms(m, step="nuts")
+    with pytest.raises(TypeError, match="did you mean 'progressbar'"):
+        compare_forms(m, progress_bar=False)
+    with pytest.raises(TypeError, match="var_names"):
+        compare_forms(m, var_names=["mu"])
+    with pytest.raises(ValueError, match="draws must be an integer >= 1"):
+        compare_forms(m, draws=0)
+    with pytest.raises(ValueError, match="nuts_sampler must be one of"):
+        compare_forms(m, nuts_sampler="stan")
+    with pytest.raises(ValueError, match="min_ess must be positive"):
+        compare_forms(m, min_ess=0)
+    aux = auxify(m)
+    with pytest.raises(ValueError, match="already auxified"):
+        compare_forms(aux)
+    with pytest.raises(ValueError, match="not made by pymc_auxform.auxify"):
+        compare_forms(m, aux_model=eight_schools())
+    with pytest.raises(ValueError, match="exclude= is used only"):
+        compare_forms(m, aux_model=aux, exclude="tau")
+    with pm.Model() as other:
+        pm.Normal("w", 0.0, 2.0)
+    with pytest.raises(
+        ValueError, match=r"lacks the model's free variables \['mu', 'tau', 'theta'\]"
+    ):
+        compare_forms(m, aux_model=auxify(other))
+    with m, pytest.raises(TypeError, match="did you mean"):  # the model from the context
+        compare_forms(progres_bar=False)
 
 
 @pytest.mark.slow
