@@ -3,9 +3,9 @@
 1. Sampling, same sampler, settings and seed for the three versions of eight schools, Neal's
    funnel and the seed's DBN (loop form): divergences, min bulk ESS over the original variables,
    ESS per second (sampling only, compilation excluded) and per 1000 gradient evaluations, all
-   from :func:`pymc_auxform.sampling_metrics`.
-2. Cost of one compiled logp+gradient call (PyMC's ``logp_dlogp_function``), relative to the
-   hand-written non-centered model (ideal: 1.0).
+   from :func:`pymc_auxform.timed_sample` and :func:`pymc_auxform.sampling_metrics`.
+2. Cost of one compiled logp+gradient call (:func:`pymc_auxform.logp_grad_seconds`: best of
+   interleaved repeats), relative to the hand-written non-centered model (ideal: 1.0).
 3. Time of ``auxify()`` on a chain ``z_i ~ N(0.9 z_{i-1}, 1)`` of 100, 1,000 and 5,000 scalar free
    variables, next to PyMC's own ``fgraph_from_model`` + ``model_from_fgraph`` round trip that
    ``auxify`` is built on.
@@ -22,17 +22,15 @@ import json
 import logging
 import platform
 import time
-import timeit
 import warnings
 
 from pathlib import Path
 
-import numpy as np
 import pymc as pm
 
 from pymc.model.fgraph import fgraph_from_model, model_from_fgraph
 
-from pymc_auxform import auxify, sampling_metrics
+from pymc_auxform import auxify, logp_grad_seconds, sampling_metrics, timed_sample
 from pymc_auxform.reference_models import dbn, eight_schools, funnel
 
 RESULTS = Path(__file__).parent / "results"
@@ -62,38 +60,27 @@ def bench_sampling(*, draws, tune, chains, seed, nuts_sampler, target_accept) ->
         names = [rv.name for rv in models["original"].free_RVs]
         for version, model in models.items():
             print(f"  sampling {name} / {version}", flush=True)
-            with model:
-                idata = pm.sample(
-                    draws=draws,
-                    tune=tune,
-                    chains=chains,
-                    cores=1,
-                    random_seed=seed,
-                    nuts_sampler=nuts_sampler,
-                    target_accept=target_accept,
-                    progressbar=False,
-                    compute_convergence_checks=False,
-                )
-            m = sampling_metrics(idata, var_names=names)
-            rows.append({"model": name, "version": version, **m.as_dict()})
+            run = timed_sample(
+                model,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=1,
+                random_seed=seed,
+                nuts_sampler=nuts_sampler,
+                target_accept=target_accept,
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
+            m = sampling_metrics(run.idata, var_names=names, seconds=run.seconds)
+            rows.append({"model": name, "version": version, **m.as_dict(), "wall": run.wall})
     return rows
-
-
-def logp_grad_seconds(model: pm.Model, *, number: int = 2000, repeat: int = 5) -> float:
-    """Seconds per call of the compiled logp+gradient at the initial point (min of repeats)."""
-    f = model.logp_dlogp_function(ravel_inputs=True)
-    f.set_extra_values({})
-    point = model.initial_point(random_seed=0)
-    x = np.concatenate([np.ravel(point[v.name]) for v in f._grad_vars])
-    f(x)
-    return min(timeit.repeat(lambda: f(x), number=number, repeat=repeat)) / number
 
 
 def bench_grad_cost() -> list[dict]:
     rows = []
     for name, builder in MODELS.items():
-        models = variants(builder)
-        secs = {version: logp_grad_seconds(model) for version, model in models.items()}
+        secs = logp_grad_seconds(variants(builder))  # interleaved repeats, best of each
         rows.append(
             {
                 "model": name,

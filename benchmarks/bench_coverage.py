@@ -22,7 +22,6 @@ import argparse
 import datetime
 import json
 import sys
-import time
 import warnings
 
 from pathlib import Path
@@ -32,7 +31,7 @@ import nutpie
 import pymc as pm
 import pytensor.tensor as pt
 
-from pymc_auxform import auxify, sampling_metrics
+from pymc_auxform import auxify, logp_grad_seconds, sampling_metrics, timed_sample
 from pymc_auxform.reference_models import dbn
 
 RESULTS = Path(__file__).parent / "results"
@@ -83,39 +82,6 @@ def mvnormal_model(*, noncentered: bool = False, groups: int = 8, seed: int = 0)
     return model
 
 
-def sample(model, *, draws, tune, chains, seed):
-    """nutpie run; returns (idata, sampling seconds), compile time excluded."""
-    compiled = nutpie.compile_pymc_model(model)
-    start = time.perf_counter()
-    idata = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, cores=1, seed=seed, progress_bar=False
-    )
-    return idata, time.perf_counter() - start
-
-
-def logp_dlogp_fn(model):
-    """The compiled logp+gradient function and the initial point as a flat array."""
-    fn = model.logp_dlogp_function(ravel_inputs=True)
-    fn.set_extra_values({})
-    point = model.initial_point()
-    x = np.concatenate([np.ravel(point[v.name]) for v in fn._grad_vars])
-    fn(x)
-    return fn, x
-
-
-def grad_costs(models: dict, *, calls: int = 300, repeats: int = 9) -> dict:
-    """Seconds per logp+gradient call of each model: best of interleaved repeats (noise-robust)."""
-    fns = {label: logp_dlogp_fn(m) for label, m in models.items()}
-    best = dict.fromkeys(fns, np.inf)
-    for _ in range(repeats):
-        for label, (fn, x) in fns.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn(x)
-            best[label] = min(best[label], (time.perf_counter() - start) / calls)
-    return best
-
-
 def original_names(model) -> list[str]:
     return [v.name for v in model.free_RVs]
 
@@ -124,8 +90,19 @@ def run_case(case, variants, *, draws, tune, chains, seed):
     """Sample every ``label: (model, names of its original free variables)`` of one case."""
     rows = []
     for label, (model, names) in variants.items():
-        idata, secs = sample(model, draws=draws, tune=tune, chains=chains, seed=seed)
-        m = sampling_metrics(idata, var_names=names, seconds=secs)
+        run = timed_sample(
+            model,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=1,
+            random_seed=seed,
+            nuts_sampler="nutpie",
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+        secs = run.seconds  # nutpie's sampling time, compilation excluded
+        m = sampling_metrics(run.idata, var_names=names, seconds=secs)
         rows.append(
             {
                 "model": case,
@@ -138,7 +115,7 @@ def run_case(case, variants, *, draws, tune, chains, seed):
             }
         )
         print(rows[-1], flush=True)
-    costs = grad_costs({label: model for label, (model, _) in variants.items()})
+    costs = logp_grad_seconds({label: model for label, (model, _) in variants.items()})
     for r in rows:
         r["grad_us"] = 1e6 * costs[r["variant"]]
         r["grad_cost_vs_hand"] = costs[r["variant"]] / costs["hand-written"]

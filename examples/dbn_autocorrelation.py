@@ -3,8 +3,9 @@
 Kingma (2013), slide "Experiment: DBN": in the original form each ``z_j`` is moved only by its
 Markov blanket, so ``z_0`` feels the later observations only through the chain and HMC mixes
 "terribly slowly"; in the auxiliary form all noise variables are root nodes and it mixes fast.
-This script samples both forms with the same settings and saves the comparison to
-``examples/output/dbn_autocorrelation.png``.
+This script samples both forms with the same settings and saves the comparison, one ArviZ figure
+with both forms each, to ``examples/output/dbn_autocorrelation.png`` (autocorrelation) and
+``examples/output/dbn_samples.png`` (draws).
 
 Run: ``python examples/dbn_autocorrelation.py [--draws N] [--var z_0]``.
 """
@@ -33,6 +34,7 @@ def main(argv=None) -> Path:
     parser.add_argument("--seed", type=int, default=2013)
     parser.add_argument("--var", default="z_0", help="DBN variable to show (z_0 ... z_19)")
     parser.add_argument("--max-lag", type=int, default=100)
+    parser.add_argument("--latents", type=int, default=4, help="latent dimensions to show")
     args = parser.parse_args(argv)
     matplotlib.use("Agg")
     logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -49,15 +51,21 @@ def main(argv=None) -> Path:
         warn=False,
     )
     print(res)
-    fig = res.plot_autocorr(args.var, max_lag=args.max_lag)
-    fig.suptitle(
-        f"Seed's DBN (T=20, z in R^10): {args.var}, original vs auxiliary form "
-        f"({res.metrics['original'].sampler}, {args.draws} draws, seed {args.seed})",
-    )
+    coords = {"latent": list(range(args.latents))}
+    about = f"({res.metrics['original'].sampler}, {args.draws} draws, seed {args.seed})"
     OUTPUT.mkdir(exist_ok=True)
     path = OUTPUT / "dbn_autocorrelation.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    print(f"saved {path}")
+    pc = res.plot_autocorr(
+        args.var,
+        max_lag=args.max_lag,
+        coords=coords,
+        title=f"Seed's DBN (T=20, z in R^10): autocorrelation of {args.var} {about}",
+    )
+    pc.savefig(path, dpi=110, bbox_inches="tight")
+    samples = OUTPUT / "dbn_samples.png"
+    pc = res.plot_trace(args.var, coords=coords, title=f"Seed's DBN: draws of {args.var} {about}")
+    pc.savefig(samples, dpi=110, bbox_inches="tight")
+    print(f"saved {path} and {samples}")
     return path
 
 
