@@ -51,6 +51,8 @@ class Rewritten:
         Anything worth knowing (e.g. the noise name was changed to avoid a clash).
     why : str
         With an automatic centering choice: the numbers behind the chosen ``lam``.
+    lam_min, lam_max : float
+        The smallest and largest centering ``lam`` over the variable's elements.
 
     Examples
     --------
@@ -70,6 +72,8 @@ class Rewritten:
     centering: str = "0"
     note: str = ""
     why: str = ""
+    lam_min: float = 0.0
+    lam_max: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -151,8 +155,8 @@ class AuxReport:
         """One row per free variable of the original model, indexed by its name.
 
         Columns: ``distribution``, ``form`` (``"left"`` for variables left as they were),
-        ``centering``, ``noise`` (comma-separated names), ``reason`` (why it was left),
-        ``note`` and ``why``.
+        ``centering`` (text), ``lam_min`` and ``lam_max`` (numbers; NaN for variables left),
+        ``noise`` (comma-separated names), ``reason`` (why it was left), ``note`` and ``why``.
         """
         rows = [
             {
@@ -160,6 +164,8 @@ class AuxReport:
                 "distribution": r.distribution,
                 "form": r.form,
                 "centering": r.centering,
+                "lam_min": float(r.lam_min),
+                "lam_max": float(r.lam_max),
                 "noise": ", ".join(r.noise),
                 "reason": "",
                 "note": r.note,
@@ -173,6 +179,8 @@ class AuxReport:
                 "distribution": v.distribution,
                 "form": "left",
                 "centering": "-",
+                "lam_min": float("nan"),
+                "lam_max": float("nan"),
                 "noise": "",
                 "reason": v.reason,
                 "note": "",
@@ -180,7 +188,17 @@ class AuxReport:
             }
             for v in self.left
         ]
-        columns = ["distribution", "form", "centering", "noise", "reason", "note", "why"]
+        columns = [
+            "distribution",
+            "form",
+            "centering",
+            "lam_min",
+            "lam_max",
+            "noise",
+            "reason",
+            "note",
+            "why",
+        ]
         if not rows:
             return pd.DataFrame(columns=columns, index=pd.Index([], name="variable"))
         return pd.DataFrame(rows).set_index("variable")[columns]

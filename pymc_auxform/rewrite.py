@@ -226,6 +226,8 @@ def _apply(node, rv, parts, form, lam, ctx: RewriteContext) -> tuple[Variable, R
         _lam_text(lam),
         note="; ".join(notes),
         why=ctx.why.get(name, ""),
+        lam_min=float(np.min(lam)),
+        lam_max=float(np.max(lam)),
     )
     return model_deterministic(z, name, *dims), rewritten
 

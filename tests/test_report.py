@@ -49,6 +49,9 @@ def test_report_is_data(aux):
     assert list(table.index) == ["mu", "tau", "theta"]
     assert table.loc["theta", "noise"] == "theta_eps"
     assert table.loc["tau", "distribution"] == "HalfCauchy"
+    assert table["lam_max"].dtype == float and (table["lam_max"] == 0).all()
+    partial = report(auxify(eight_schools(), centering={"theta": 0.25})).to_dataframe()
+    assert partial.loc["theta", "lam_min"] == 0.25 and partial.loc["mu", "lam_min"] == 0
     assert "<table" in report(aux)._repr_html_()
     assert "theta_eps" in str(report(aux))
 
