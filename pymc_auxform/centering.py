@@ -85,7 +85,7 @@ from scipy.optimize import minimize
 from pymc_auxform.forms import get_form
 from pymc_auxform.forms.base import is_constant_value
 from pymc_auxform.report import AuxReport, Left
-from pymc_auxform.report import report as aux_report
+from pymc_auxform.rewrite import resolve_names, rewrite_model
 
 
 @dataclass(frozen=True)
@@ -284,10 +284,10 @@ def choose_centering(
         raise ValueError("need max_iter >= 1, 0 < tol < 1, 0 <= snap < 0.5, n_prior_draws >= 1.")
     start = time.perf_counter()
 
-    from pymc_auxform.auxify import auxify  # circular: auxify calls us for "auto"
-
-    aux = auxify(model, var_names, exclude=exclude)
-    rewritten = [r for r in aux_report(aux).rewritten if len(r.noise) == 1]
+    wanted = None if var_names is None else resolve_names(model, var_names, "var_names")
+    excluded = [] if exclude is None else resolve_names(model, exclude, "exclude")
+    aux, rep = rewrite_model(model, var_names=wanted, exclude=excluded)
+    rewritten = [r for r in rep.rewritten if len(r.noise) == 1]
     targets = [(r.name, r.noise[0], _supports_partial(model, r.name)) for r in rewritten]
     dists = {r.name: r.distribution for r in rewritten}
     if not targets:

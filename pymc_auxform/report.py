@@ -1,12 +1,33 @@
-"""The report of an :func:`~pymc_auxform.auxify` call: what was rewritten, how, and what was left."""
+"""The report of an :func:`~pymc_auxform.auxify` call: what was rewritten, how, and what was left.
+
+The report travels with what it describes. ``auxify`` wraps every rewritten variable's expression
+in a no-op :class:`AuxformInfo` node that carries the report (so it survives ``pm.do``,
+``pm.observe``, ``freeze_dims_and_data`` and pickling, which rebuild models from their graph), and
+:func:`pymc_auxform.sample` / :func:`~pymc_auxform.original_trace` store it as JSON in a trace's
+attrs under :data:`REPORT_ATTR` (so it survives a netcdf round trip). Compiled functions drop the
+node: it costs nothing at run time.
+"""
 
 from __future__ import annotations
 
-import weakref
+import json
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
+import pandas as pd
 import pymc as pm
+
+from pytensor.compile.ops import TypeCastingOp
+from pytensor.graph.basic import Apply
+from pytensor.graph.rewriting.basic import node_rewriter
+from pytensor.tensor.rewriting.basic import (
+    register_canonicalize,
+    register_infer_shape,
+    register_useless,
+)
+
+REPORT_ATTR = "pymc_auxform_report"
+"""Key of the report (as JSON) in the attrs of a trace of an auxified model."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +50,9 @@ class Rewritten:
     note : str
         Anything worth knowing (e.g. the noise name was changed to avoid a clash).
     why : str
-        With ``centering="auto"``: the numbers behind the chosen ``lam``.
+        With an automatic centering choice: the numbers behind the chosen ``lam``.
+    lam_min, lam_max : float
+        The smallest and largest centering ``lam`` over the variable's elements.
 
     Examples
     --------
@@ -49,6 +72,8 @@ class Rewritten:
     centering: str = "0"
     note: str = ""
     why: str = ""
+    lam_min: float = 0.0
+    lam_max: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +89,7 @@ class Left:
     reason : str
         Why it was not rewritten (discrete, already standard, no form, excluded, ...).
     why : str
-        With ``centering="auto"``: the numbers behind leaving it centered.
+        With an automatic centering choice: the numbers behind leaving it centered.
 
     Examples
     --------
@@ -95,7 +120,8 @@ class AuxReport:
     rewritten : list of Rewritten
     left : list of Left
     centering : CenteringChoice or None
-        With ``centering="auto"``: the choice and all its numbers.
+        With an automatic centering choice: the choice and all its numbers (kept in memory
+        only; the JSON form keeps the per-variable ``why`` lines).
 
     Examples
     --------
@@ -108,6 +134,7 @@ class AuxReport:
         print(rep)  # one row per free variable
         rep.noise_names["theta"]  # ('theta_eps',)
         rep.all_noise_names  # ['mu_eps', 'tau_eps', 'theta_eps']
+        rep.to_dataframe()  # the same table as a pandas DataFrame
     """
 
     rewritten: list[Rewritten] = field(default_factory=list)
@@ -124,38 +151,143 @@ class AuxReport:
         """Names of all noise variables, in the order of the original free variables."""
         return [n for r in self.rewritten for n in r.noise]
 
-    def __str__(self) -> str:
-        rows = [("variable", "distribution", "form", "lam", "noise / reason")]
-        rows += [
-            (r.name, r.distribution, r.form, r.centering, ", ".join(r.noise) + _note(r.note))
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per free variable of the original model, indexed by its name.
+
+        Columns: ``distribution``, ``form`` (``"left"`` for variables left as they were),
+        ``centering`` (text), ``lam_min`` and ``lam_max`` (numbers; NaN for variables left),
+        ``noise`` (comma-separated names), ``reason`` (why it was left), ``note`` and ``why``.
+        """
+        rows = [
+            {
+                "variable": r.name,
+                "distribution": r.distribution,
+                "form": r.form,
+                "centering": r.centering,
+                "lam_min": float(r.lam_min),
+                "lam_max": float(r.lam_max),
+                "noise": ", ".join(r.noise),
+                "reason": "",
+                "note": r.note,
+                "why": r.why,
+            }
             for r in self.rewritten
         ]
-        rows += [(lft.name, lft.distribution, "left", "-", lft.reason) for lft in self.left]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
-            + "  "
-            + row[4]
-            for row in rows
+        rows += [
+            {
+                "variable": v.name,
+                "distribution": v.distribution,
+                "form": "left",
+                "centering": "-",
+                "lam_min": float("nan"),
+                "lam_max": float("nan"),
+                "noise": "",
+                "reason": v.reason,
+                "note": "",
+                "why": v.why,
+            }
+            for v in self.left
         ]
+        columns = [
+            "distribution",
+            "form",
+            "centering",
+            "lam_min",
+            "lam_max",
+            "noise",
+            "reason",
+            "note",
+            "why",
+        ]
+        if not rows:
+            return pd.DataFrame(columns=columns, index=pd.Index([], name="variable"))
+        return pd.DataFrame(rows).set_index("variable")[columns]
+
+    def to_json(self) -> str:
+        """The report as JSON (without the in-memory ``centering`` object)."""
+        return json.dumps(
+            {
+                "rewritten": [asdict(r) for r in self.rewritten],
+                "left": [asdict(v) for v in self.left],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> AuxReport:
+        """Read a report written by :meth:`to_json`."""
+        data = json.loads(text)
+        rewritten = [Rewritten(**{**r, "noise": tuple(r["noise"])}) for r in data["rewritten"]]
+        return cls(rewritten, [Left(**v) for v in data["left"]])
+
+    def _table(self) -> pd.DataFrame:
+        table = self.to_dataframe()
+        shown = table["noise"].where(table["form"] != "left", table["reason"])
+        notes = table["note"].map(lambda n: f" ({n})" if n else "")
+        return table[["distribution", "form", "centering"]].assign(
+            **{"noise / reason": shown + notes}
+        )
+
+    def __str__(self) -> str:
         head = f"auxify: {len(self.rewritten)} rewritten, {len(self.left)} left as they were"
+        if not (self.rewritten or self.left):
+            return head
+        body = self._table().to_string(justify="left")
         whys = [f"  {v.name}: {v.why}" for v in [*self.rewritten, *self.left] if v.why]
         why = ["why (centering='auto'):", *whys] if whys else []
-        return "\n".join([head, lines[0], "-" * len(lines[0]), *lines[1:], *why])
+        return "\n".join([head, body, *why])
+
+    def __repr__(self) -> str:
+        return (
+            f"AuxReport(rewritten={[r.name for r in self.rewritten]}, "
+            f"left={[v.name for v in self.left]})"
+        )
+
+    def _repr_html_(self) -> str:
+        head = f"<p>auxify: {len(self.rewritten)} rewritten, {len(self.left)} left as they were</p>"
+        return head + self._table().to_html()
 
     def _repr_pretty_(self, p, cycle):  # IPython
         p.text(str(self))
 
 
-def _note(note: str) -> str:
-    return f"  ({note})" if note else ""
+class AuxformInfo(TypeCastingOp):
+    """A no-op node around each rewritten variable's expression that carries the report.
+
+    It is the identity (PyTensor removes it when it compiles a function), so the model's math is
+    unchanged; it lets :func:`report` find the report of any model rebuilt from the graph of an
+    auxified one. It is not a ``ViewOp``, which PyMC's model transforms inline away.
+    """
+
+    __props__ = ("name",)
+
+    def __init__(self, name: str, report_json: str = ""):
+        self.name = name
+        self.report_json = report_json  # not a prop: set once, after the whole rewrite
+
+    def make_node(self, x):
+        return Apply(self, [x], [x.type()])
+
+    def infer_shape(self, node, input_shapes):
+        return input_shapes
+
+    def pullback(self, inputs, outputs, output_grads):
+        return output_grads
+
+    def __str__(self) -> str:
+        return f"AuxformInfo{{{self.name}}}"
 
 
-_REPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+@register_infer_shape
+@register_canonicalize("fast_compile")
+@register_useless("fast_compile")
+@node_rewriter([AuxformInfo])
+def _drop_auxform_info(fgraph, node):
+    """Compiled functions do not need the report: remove the identity."""
+    return node.inputs
 
 
 def attach_report(model: pm.Model, report: AuxReport) -> None:
-    """Record ``report`` as the :class:`AuxReport` of ``model`` (used by ``auxify``; weakly keyed).
+    """Record ``report`` on ``model`` and on every :class:`AuxformInfo` node of its graph.
 
     Examples
     --------
@@ -170,11 +302,49 @@ def attach_report(model: pm.Model, report: AuxReport) -> None:
         attach_report(m, AuxReport())
         report(m).rewritten  # []
     """
-    _REPORTS[model] = report
+    text = report.to_json()
+    for op in _info_ops(model):
+        op.report_json = text
+    model._auxform_report = report
 
 
-def report(model: pm.Model) -> AuxReport:
+def find_report(obj) -> AuxReport | None:
+    """The report of a model made by ``auxify`` or of a trace of one, or ``None``."""
+    import xarray as xr
+
+    if isinstance(obj, xr.DataTree):
+        for node in (obj, *(obj[g] for g in ("posterior", "prior") if g in obj.children)):
+            if REPORT_ATTR in node.attrs:
+                return AuxReport.from_json(node.attrs[REPORT_ATTR])
+        return None
+    if not isinstance(obj, pm.Model):
+        raise TypeError(f"expected a pymc.Model or a trace (DataTree), got {type(obj).__name__}.")
+    found = getattr(obj, "_auxform_report", None)
+    if found is not None:
+        return found
+    texts = {op.report_json for op in _info_ops(obj) if op.report_json}
+    if not texts:
+        return None
+    found = AuxReport.from_json(max(texts, key=len))
+    obj._auxform_report = found
+    return found
+
+
+def report(model=None) -> AuxReport:
     """Return the :class:`AuxReport` of a model made by :func:`~pymc_auxform.auxify`.
+
+    Parameters
+    ----------
+    model : pm.Model or xarray.DataTree, optional
+        An auxified model (also after ``pm.do``, ``pm.observe``, ``freeze_dims_and_data`` or a
+        pickle round trip), or a trace made by :func:`pymc_auxform.sample` /
+        :func:`~pymc_auxform.original_trace` (also after a netcdf round trip). Taken from the
+        ``with model:`` context if omitted.
+
+    Raises
+    ------
+    ValueError
+        If the model (or trace) was not made by ``auxify``.
 
     Examples
     --------
@@ -190,13 +360,34 @@ def report(model: pm.Model) -> AuxReport:
 
         print(report(auxify(m)))
     """
-    try:
-        return _REPORTS[model]
-    except (KeyError, TypeError):
+    if model is None:
+        model = pm.modelcontext(None)
+    found = find_report(model)
+    if found is None:
+        what = "model" if isinstance(model, pm.Model) else "trace"
         raise ValueError(
-            "This model was not made by pymc_auxform.auxify, so it has no report. "
-            "Call auxify(model) and pass its result."
-        ) from None
+            f"This {what} was not made by pymc_auxform.auxify, so it has no report. "
+            "Call auxify(model) (or pymc_auxform.sample) and pass its result."
+        )
+    return found
 
 
-__all__ = ["AuxReport", "Left", "Rewritten", "attach_report", "report"]
+def _info_ops(model: pm.Model) -> list[AuxformInfo]:
+    ops = []
+    for var in model.deterministics:
+        owner = var.owner
+        if owner is not None and isinstance(owner.op, AuxformInfo):
+            ops.append(owner.op)
+    return ops
+
+
+__all__ = [
+    "REPORT_ATTR",
+    "AuxReport",
+    "AuxformInfo",
+    "Left",
+    "Rewritten",
+    "attach_report",
+    "find_report",
+    "report",
+]
