@@ -19,7 +19,7 @@ from pytensor.graph.traversal import ancestors
 from pymc_auxform.auxify import auxify
 from pymc_auxform.figures import plot_autocorr_forms, plot_trace_forms
 from pymc_auxform.metrics import SamplingMetrics, ratio, sampling_metrics, summarize, timed_sample
-from pymc_auxform.report import report
+from pymc_auxform.report import find_report, report
 from pymc_auxform.trace import original_trace
 
 FORMS = ("original", "auxiliary")
@@ -436,11 +436,7 @@ def _check_sample_kwargs(kwargs: dict) -> None:
 
 
 def _has_report(model: pm.Model) -> bool:
-    try:
-        report(model)
-    except ValueError:
-        return False
-    return True
+    return find_report(model) is not None
 
 
 def _tidy_table(traces, metrics, var_names) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pymc as pm
 import xarray as xr
 
 from pymc_auxform.auxify import auxify
-from pymc_auxform.report import report
+from pymc_auxform.report import find_report
 from pymc_auxform.trace import original_trace
 
 
@@ -96,11 +96,7 @@ def sample(
 
 
 def _is_auxified(model: pm.Model) -> bool:
-    try:
-        report(model)
-    except ValueError:
-        return False
-    return True
+    return find_report(model) is not None
 
 
 __all__ = ["sample"]

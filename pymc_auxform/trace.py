@@ -20,12 +20,7 @@ from __future__ import annotations
 import pymc as pm
 import xarray as xr
 
-from pymc_auxform.report import AuxReport, report
-
-try:
-    from pymc_auxform.report import REPORT_ATTR
-except ImportError:  # until the report travels with the model (issue 11): same key
-    REPORT_ATTR = "pymc_auxform_report"
+from pymc_auxform.report import REPORT_ATTR, AuxReport, find_report, report
 
 NOISE_GROUP = "auxiliary_noise"
 """Name of the group that :func:`original_trace` moves the noise variables to."""
@@ -124,26 +119,17 @@ def original_trace(
         out[group] = xr.DataTree(kept[_model_order(kept, order_by)])
         if keep_noise:
             out[target] = xr.DataTree(ds[present])
-    out.attrs[REPORT_ATTR] = _to_json(rep)
+    out.attrs[REPORT_ATTR] = rep.to_json()
     if original is not None:
         check_handoff(out, original)
     return out
 
 
-def _trace_report(idata: xr.DataTree) -> AuxReport | None:
-    """The report stored in a trace's attrs (root or posterior), or ``None``."""
-    nodes = [idata, *(idata[g] for g in ("posterior", "prior") if g in idata.children)]
-    for node in nodes:
-        if REPORT_ATTR in node.attrs:
-            return _from_json(node.attrs[REPORT_ATTR])
-    return None
-
-
-def _report_of(idata: xr.DataTree, aux_model: pm.Model | None):
+def _report_of(idata: xr.DataTree, aux_model: pm.Model | None) -> tuple[AuxReport, pm.Model | None]:
     """The report (and the model, if known) to split ``idata`` with."""
     if aux_model is not None:
         return report(aux_model), aux_model
-    stored = _trace_report(idata)
+    stored = find_report(idata)
     if stored is not None:
         return stored, None
     try:
@@ -155,30 +141,6 @@ def _report_of(idata: xr.DataTree, aux_model: pm.Model | None):
             "the report."
         ) from None
     return report(aux_model), aux_model
-
-
-def _to_json(rep: AuxReport) -> str:
-    if hasattr(rep, "to_json"):
-        return rep.to_json()
-    import json  # until AuxReport.to_json lands (issue 11)
-
-    from dataclasses import asdict
-
-    return json.dumps(
-        {"rewritten": [asdict(r) for r in rep.rewritten], "left": [asdict(v) for v in rep.left]}
-    )
-
-
-def _from_json(text: str) -> AuxReport:
-    if hasattr(AuxReport, "from_json"):
-        return AuxReport.from_json(text)
-    import json  # until AuxReport.from_json lands (issue 11)
-
-    from pymc_auxform.report import Left, Rewritten
-
-    data = json.loads(text)
-    rewritten = [Rewritten(**{**r, "noise": tuple(r["noise"])}) for r in data["rewritten"]]
-    return AuxReport(rewritten, [Left(**v) for v in data["left"]])
 
 
 def check_handoff(

@@ -1,7 +1,6 @@
 """pymc_auxform.sample: auxify, pm.sample, and a trace that reads like the original model's."""
 
 import importlib.util
-import json
 
 import numpy as np
 import pymc as pm
@@ -16,8 +15,8 @@ FAST = dict(draws=100, tune=100, chains=1, cores=1, progressbar=False, random_se
 
 
 def _noise_in_attrs(trace) -> list[str]:
-    stored = json.loads(trace.attrs[REPORT_ATTR])
-    return [n for r in stored["rewritten"] for n in r["noise"]]
+    assert REPORT_ATTR in trace.attrs
+    return pax.report(trace).all_noise_names
 
 
 def test_sample_from_the_context_reads_like_the_original_model():

