@@ -1,8 +1,9 @@
 """pymc_auxform: Kingma's auxiliary form for PyMC models."""
 
+from pymc_auxform.advice import AuxformSamplingWarning
 from pymc_auxform.auxify import auxify
 from pymc_auxform.centering import CenteringChoice, CenteringDecision, choose_centering
-from pymc_auxform.comparison import AuxformSamplingWarning, FormComparison, compare_forms
+from pymc_auxform.comparison import FormComparison, compare_forms
 from pymc_auxform.em import EMProgress, EMResult, Minibatch, stochastic_em
 from pymc_auxform.forms import Form, get_form, register_form
 from pymc_auxform.marginal import LogMarginal, estimate_log_marginal

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import warnings
 
 from collections.abc import Callable, Sequence
@@ -14,22 +12,16 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from pytensor.graph.traversal import ancestors
-
+from pymc_auxform.advice import AuxformSamplingWarning, advise
 from pymc_auxform.auxify import auxify
 from pymc_auxform.figures import plot_autocorr_forms, plot_trace_forms
 from pymc_auxform.metrics import SamplingMetrics, ratio, sampling_metrics, summarize, timed_sample
-from pymc_auxform.report import find_report, report
+from pymc_auxform.report import report
+from pymc_auxform.sampling import check_sample_kwargs, is_auxified
 from pymc_auxform.trace import original_trace
 
 FORMS = ("original", "auxiliary")
 NUTS_SAMPLERS = ("pymc", "nutpie", "numpyro", "blackjax")
-_SAMPLE_PARAMS = set(inspect.signature(pm.sample).parameters) - {"kwargs"}
-_OWN = {"var_names", "return_inferencedata"}
-
-
-class AuxformSamplingWarning(UserWarning):
-    """The auxified model still samples badly (divergences or low ESS); the message says why."""
 
 
 @dataclass
@@ -345,7 +337,7 @@ def compare_forms(
     model = pm.modelcontext(model)
     _check_inputs(model, draws, tune, chains, nuts_sampler, aux_model, exclude, min_ess)
     step = _check_step(sample_kwargs.pop("step", None))
-    _check_sample_kwargs(sample_kwargs)
+    check_sample_kwargs(sample_kwargs, reserved=("var_names", "return_inferencedata"))
     aux_model = auxify(model, exclude=exclude) if aux_model is None else aux_model
     var_names = [rv.name for rv in model.free_RVs]
     settings = dict(draws=draws, tune=tune, chains=chains, random_seed=random_seed)
@@ -371,7 +363,8 @@ def compare_forms(
     result.rewritten = rewritten
     if rewritten:
         min_ess = 100.0 * chains if min_ess is None else min_ess
-        result.warnings = _advice(result, model, min_ess)
+        ess = result.per_variable()["ess_bulk"]
+        result.warnings = advise(metrics, ess, model=model, rewritten=rewritten, min_ess=min_ess)
     if warn:
         for msg in result.warnings:
             warnings.warn(msg, AuxformSamplingWarning, stacklevel=2)
@@ -382,7 +375,7 @@ def compare_forms(
 def _check_inputs(model, draws, tune, chains, nuts_sampler, aux_model, exclude, min_ess):
     if not isinstance(model, pm.Model):
         raise TypeError(f"compare_forms expects a pymc.Model, got {type(model).__name__}.")
-    if _has_report(model):
+    if is_auxified(model):
         raise ValueError(
             "This model is already auxified: pass the model as written, and the auxified one "
             "as aux_model= if you made it yourself (compare_forms(original, aux_model=aux))."
@@ -400,7 +393,7 @@ def _check_inputs(model, draws, tune, chains, nuts_sampler, aux_model, exclude, 
         return
     if exclude is not None:
         raise ValueError("exclude= is used only to auxify the model; with aux_model= leave it out.")
-    if not isinstance(aux_model, pm.Model) or not _has_report(aux_model):
+    if not isinstance(aux_model, pm.Model) or not is_auxified(aux_model):
         raise ValueError("aux_model was not made by pymc_auxform.auxify; pass auxify(model).")
     missing = [rv.name for rv in model.free_RVs if rv.name not in aux_model.named_vars]
     if missing:
@@ -420,25 +413,6 @@ def _check_step(step) -> Callable | None:
     return step
 
 
-def _check_sample_kwargs(kwargs: dict) -> None:
-    own = sorted(set(kwargs) & _OWN)
-    if own:
-        raise TypeError(
-            f"compare_forms cannot pass {own} to pm.sample: it needs every original variable "
-            "in a DataTree trace."
-        )
-    for key in kwargs:
-        if key in _SAMPLE_PARAMS:
-            continue
-        close = difflib.get_close_matches(key, sorted(_SAMPLE_PARAMS), n=1, cutoff=0.8)
-        if close:
-            raise TypeError(f"{key!r} is not a pm.sample keyword; did you mean {close[0]!r}?")
-
-
-def _has_report(model: pm.Model) -> bool:
-    return find_report(model) is not None
-
-
 def _tidy_table(traces, metrics, var_names) -> pd.DataFrame:
     frames = []
     for form in FORMS:
@@ -455,46 +429,4 @@ def _tidy_table(traces, metrics, var_names) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _advice(result: FormComparison, model: pm.Model, min_ess: float) -> list[str]:
-    """Warnings about the auxiliary run, naming variables and what to try."""
-    o, a = result.metrics["original"], result.metrics["auxiliary"]
-    ess = result.per_variable()["ess_bulk"]
-    low = [v for v in ess.index if ess.loc[v, "auxiliary"] < min_ess]
-    candidates = _hierarchical_rewritten(model, result.rewritten)
-    if candidates and a.min_ess_bulk < o.min_ess_bulk:
-        hint = (
-            f"the original form mixed better (min bulk ESS {o.min_ess_bulk:.0f} vs "
-            f"{a.min_ess_bulk:.0f}), so the data are probably informative about "
-            f"{candidates}: keep them centered with auxify(model, exclude={candidates}) "
-            "or use partial centering (auxify(model, centering=...))"
-        )
-    else:
-        hint = "increase target_accept (e.g. pm.sample(target_accept=0.95)) or sample longer"
-    out = []
-    if a.divergences:
-        out.append(
-            f"The auxiliary form still had {a.divergences} divergences "
-            f"(original form: {o.divergences}). Try: {hint}."
-        )
-    if low:
-        out.append(
-            f"Low bulk ESS (< {min_ess:g}) in the auxiliary form for {low} "
-            f"(worst: {a.worst}, {a.min_ess_bulk:.0f}). Try: {hint}."
-        )
-    return out
-
-
-def _hierarchical_rewritten(model: pm.Model, rewritten: Sequence[str]) -> list[str]:
-    """Rewritten variables whose distribution depends on other latent variables."""
-    free = set(model.free_RVs)
-    out = []
-    for rv in model.free_RVs:
-        if rv.name not in rewritten:
-            continue
-        params = [i for i in rv.owner.inputs if i is not None]
-        if any(v in free and v is not rv for v in ancestors(params)):
-            out.append(rv.name)
-    return out
-
-
-__all__ = ["AuxformSamplingWarning", "FormComparison", "compare_forms"]
+__all__ = ["FormComparison", "compare_forms"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
+
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -11,6 +14,8 @@ import xarray as xr
 from pymc_auxform.auxify import auxify
 from pymc_auxform.report import find_report
 from pymc_auxform.trace import original_trace
+
+_SAMPLE_PARAMS = set(inspect.signature(pm.sample).parameters) - {"kwargs"}
 
 
 def sample(
@@ -54,7 +59,8 @@ def sample(
     Raises
     ------
     TypeError
-        If ``return_inferencedata=False`` is asked for (only DataTree traces can be split).
+        If ``return_inferencedata=False`` is asked for (only DataTree traces can be split), or
+        a keyword is not one of ``pm.sample``'s but close to one (``progress_bar``).
     ValueError
         If the model is already auxified and auxify options are given, or from ``auxify``.
 
@@ -72,6 +78,7 @@ def sample(
         print(pax.report(idata))  # what was rewritten (read from the trace's attrs)
     """
     model = pm.modelcontext(model)
+    check_sample_kwargs(pm_sample_kwargs)
     if not pm_sample_kwargs.get("return_inferencedata", True):
         raise TypeError(
             "pymc_auxform.sample returns a DataTree; drop return_inferencedata=False "
@@ -82,7 +89,7 @@ def sample(
         for k, v in (("var_names", var_names), ("exclude", exclude), ("centering", centering))
         if v is not None
     }
-    if _is_auxified(model):
+    if is_auxified(model):
         if options:
             raise ValueError(
                 f"The model is already auxified, so {sorted(options)} cannot be applied; pass the "
@@ -95,8 +102,57 @@ def sample(
     return original_trace(idata, aux, original=original)
 
 
-def _is_auxified(model: pm.Model) -> bool:
+def is_auxified(model: pm.Model) -> bool:
+    """Whether ``model`` was made by :func:`~pymc_auxform.auxify` (also after ``pm.do``, ...).
+
+    Examples
+    --------
+    >>> from pymc_auxform.reference_models import eight_schools
+    >>> is_auxified(eight_schools()), is_auxified(auxify(eight_schools()))
+    (False, True)
+    """
     return find_report(model) is not None
 
 
-__all__ = ["sample"]
+def check_sample_kwargs(kwargs: Mapping, *, reserved: Sequence[str] = ()) -> None:
+    """Reject keywords meant for ``pm.sample`` that are misspelled or not allowed here.
+
+    ``pm.sample`` passes unknown keywords on to the step methods, so a typo such as
+    ``progress_bar=`` would be silently ignored (or fail late); a keyword that is not one of
+    ``pm.sample``'s but close to one is an error here, before anything is sampled.
+
+    Parameters
+    ----------
+    kwargs : mapping
+        The keywords to check.
+    reserved : sequence of str
+        ``pm.sample`` keywords the caller does not accept.
+
+    Raises
+    ------
+    TypeError
+        Naming the keyword and, for a typo, the keyword meant.
+
+    Examples
+    --------
+    >>> check_sample_kwargs({"target_accept": 0.9, "progressbar": False})  # fine
+    >>> check_sample_kwargs({"progress_bar": False})
+    Traceback (most recent call last):
+    ...
+    TypeError: 'progress_bar' is not a pm.sample keyword; did you mean 'progressbar'?
+    """
+    taken = sorted(set(kwargs) & set(reserved))
+    if taken:
+        raise TypeError(
+            f"{taken} cannot be passed to pm.sample here: every original variable is needed, "
+            "in a DataTree trace."
+        )
+    for key in kwargs:
+        if key in _SAMPLE_PARAMS:
+            continue
+        close = difflib.get_close_matches(key, sorted(_SAMPLE_PARAMS), n=1, cutoff=0.8)
+        if close:
+            raise TypeError(f"{key!r} is not a pm.sample keyword; did you mean {close[0]!r}?")
+
+
+__all__ = ["check_sample_kwargs", "is_auxified", "sample"]

@@ -22,7 +22,8 @@ from pymc_auxform import (
     sampling_metrics,
     timed_sample,
 )
-from pymc_auxform.comparison import _advice, _tidy_table
+from pymc_auxform.advice import advise
+from pymc_auxform.comparison import _tidy_table
 from pymc_auxform.figures import figure_of
 from pymc_auxform.reference_models import eight_schools, simulate_hierarchical, varying_intercepts
 
@@ -195,7 +196,8 @@ def test_warnings_are_issued_once_and_not_repeated_in_the_repr(schools):
 
 def test_advice_names_divergences_and_what_to_try(rng):
     res = _synthetic_comparison(rng, aux_divergences=7)
-    messages = _advice(res, eight_schools(), min_ess=1.0)
+    ess = res.per_variable()["ess_bulk"]
+    messages = advise(res.metrics, ess, model=eight_schools(), rewritten=["theta"], min_ess=1.0)
     assert messages == [
         "The auxiliary form still had 7 divergences (original form: 0). Try: increase "
         "target_accept (e.g. pm.sample(target_accept=0.95)) or sample longer."

@@ -76,3 +76,5 @@ def test_bad_input():
         pax.sample(eight_schools(), return_inferencedata=False)
     with pytest.raises(TypeError, match="No model on context stack"):
         pax.sample()
+    with pytest.raises(TypeError, match="did you mean 'progressbar'"):
+        pax.sample(eight_schools(), progress_bar=False)  # caught before auxify and sampling
