@@ -15,7 +15,13 @@ import xarray as xr
 from pymc_auxform.advice import AuxformSamplingWarning, advise
 from pymc_auxform.auxify import auxify
 from pymc_auxform.figures import plot_autocorr_forms, plot_trace_forms
-from pymc_auxform.metrics import SamplingMetrics, ratio, sampling_metrics, summarize, timed_sample
+from pymc_auxform.metrics import (
+    SamplingMetrics,
+    element_table,
+    ratio,
+    sampling_metrics,
+    timed_sample,
+)
 from pymc_auxform.report import report
 from pymc_auxform.sampling import check_sample_kwargs, is_auxified
 from pymc_auxform.trace import original_trace
@@ -358,7 +364,7 @@ def compare_forms(
 
     rewritten = list(report(aux_model).noise_names)
     result = FormComparison(
-        traces, metrics, _tidy_table(traces, metrics, var_names), var_names, aux_model, settings
+        traces, metrics, element_table(traces, metrics, var_names), var_names, aux_model, settings
     )
     result.rewritten = rewritten
     if rewritten:
@@ -411,22 +417,6 @@ def _check_step(step) -> Callable | None:
             "it (e.g. step=pm.HamiltonianMC), because each model needs its own step method."
         )
     return step
-
-
-def _tidy_table(traces, metrics, var_names) -> pd.DataFrame:
-    frames = []
-    for form in FORMS:
-        posterior = traces[form]["posterior"].to_dataset()
-        m = metrics[form]
-        for name in var_names:
-            frame = summarize(posterior, [name]).reset_index(names="element")
-            frame.insert(0, "variable", name)
-            frame.insert(2, "form", form)
-            frame["ess_per_second"] = frame["ess_bulk"] / m.seconds
-            frame["ess_per_grad"] = frame["ess_bulk"] / m.grad_evals
-            frame["divergences"] = m.divergences
-            frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
 
 
 __all__ = ["FormComparison", "compare_forms"]

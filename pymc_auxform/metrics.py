@@ -210,6 +210,40 @@ def summarize(posterior: xr.Dataset, names: Sequence[str]) -> pd.DataFrame:
     return table[SUMMARY_COLUMNS].astype(float)
 
 
+def element_table(
+    traces: Mapping[str, xr.DataTree],
+    metrics: Mapping[str, SamplingMetrics],
+    var_names: Sequence[str],
+) -> pd.DataFrame:
+    """One row per scalar element of ``var_names`` in each run: a tidy table of several runs.
+
+    Columns ``variable``, ``element``, ``form`` (the run's key), the columns of
+    :func:`summarize`, ``ess_per_second``, ``ess_per_grad`` (the element's bulk ESS over the
+    run's seconds and gradient evaluations) and the run's ``divergences``.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        runs = {"nutpie": idata_a, "pymc": idata_b}
+        metrics = {k: sampling_metrics(v, var_names=["mu"]) for k, v in runs.items()}
+        element_table(runs, metrics, ["mu"]).pivot(index="element", columns="form")
+    """
+    frames = []
+    for form, idata in traces.items():
+        posterior = idata["posterior"].to_dataset()
+        m = metrics[form]
+        for name in var_names:
+            frame = summarize(posterior, [name]).reset_index(names="element")
+            frame.insert(0, "variable", name)
+            frame.insert(2, "form", form)
+            frame["ess_per_second"] = frame["ess_bulk"] / m.seconds
+            frame["ess_per_grad"] = frame["ess_bulk"] / m.grad_evals
+            frame["divergences"] = m.divergences
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 @dataclass(frozen=True)
 class TimedRun:
     """What :func:`timed_sample` returns: the trace and how long it took.
@@ -350,6 +384,7 @@ __all__ = [
     "SamplingMetrics",
     "TimedRun",
     "divergences",
+    "element_table",
     "gradient_evaluations",
     "logp_grad_seconds",
     "sampling_metrics",

@@ -23,8 +23,8 @@ from pymc_auxform import (
     timed_sample,
 )
 from pymc_auxform.advice import advise
-from pymc_auxform.comparison import _tidy_table
 from pymc_auxform.figures import figure_of
+from pymc_auxform.metrics import element_table
 from pymc_auxform.reference_models import eight_schools, simulate_hierarchical, varying_intercepts
 
 matplotlib.use("Agg")
@@ -215,7 +215,7 @@ def _synthetic_comparison(rng, *, aux_divergences):
     }
     names = ["a", "b"]
     metrics = {f: sampling_metrics(t, var_names=names) for f, t in traces.items()}
-    table = _tidy_table(traces, metrics, names)
+    table = element_table(traces, metrics, names)
     settings = dict(draws=500, tune=500, chains=2, random_seed=0)
     return FormComparison(traces, metrics, table, names, None, settings, rewritten=["a"])
 
