@@ -103,6 +103,7 @@ autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters section documents the types
 autodoc_member_order = "bysource"
+toc_object_entries_show_parents = "hide"  # page TOC: "runs()", not "FormComparison.runs()"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
