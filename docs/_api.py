@@ -12,6 +12,7 @@ or moved public name always appears without editing the docs.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -146,13 +147,31 @@ def public_names(mod: types.ModuleType) -> list[str]:
 
 
 def _has_attr_doc(modname: str, name: str) -> bool:
-    """Whether a module-level name has a docstring (``#:`` comment or string after it)."""
-    from sphinx.pycode import ModuleAnalyzer
-
+    """Whether a module-level name has a docstring, as autodoc sees it: a ``#:`` comment on the
+    line(s) above its assignment, or a string right after it. (Plain ``ast``: the test that
+    imports this module must not need Sphinx.)"""
+    mod = importlib.import_module(modname)
     try:
-        return ("", name) in ModuleAnalyzer.for_module(modname).find_attr_docs()
-    except Exception:
+        source = inspect.getsource(mod)
+    except (OSError, TypeError):
         return False
+    lines = source.splitlines()
+    body = ast.parse(source).body
+    for i, node in enumerate(body):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if not isinstance(node, ast.Assign | ast.AnnAssign):
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            continue
+        above = lines[node.lineno - 2].strip() if node.lineno >= 2 else ""
+        after = body[i + 1] if i + 1 < len(body) else None
+        string_after = (
+            isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        )
+        return above.startswith("#:") or string_after
+    return False
 
 
 def resolve(path: str):
