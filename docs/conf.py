@@ -116,8 +116,11 @@ html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 # pages without children get no (empty) left sidebar
 html_sidebars = {page: [] for page in ("index", "getting_started", "benchmarks")}
+#: The repository's address: a placeholder until it is public (also on the landing page).
+REPO_URL = "https://github.com/OWNER/pymc_auxform"
 html_theme_options = {
     "navbar_align": "left",
+    "icon_links": [{"name": "Source code", "url": REPO_URL, "icon": "fa-brands fa-github"}],
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],

@@ -227,7 +227,12 @@ def main() -> int:
                 print(f"{status:4}  {rel}", flush=True)
                 if why:
                     failures[rel] = why
-        for rel, hrefs in broken_anchors(site, pages).items():
+        every = [p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts]
+        if args.pages == "*":  # the source pages' [docs] links too
+            pages_for_links = every
+        else:
+            pages_for_links = pages
+        for rel, hrefs in broken_anchors(site, pages_for_links).items():
             failures.setdefault(rel, []).extend(f"link to a missing anchor: {h}" for h in hrefs)
 
     print(f"\n{len(pages)} pages checked; screenshots in {args.out}")
