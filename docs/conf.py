@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import shutil
 import sys
 
@@ -104,6 +105,18 @@ autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters section documents the types
 autodoc_member_order = "bysource"
 toc_object_entries_show_parents = "hide"  # page TOC: "runs()", not "FormComparison.runs()"
+# Every cross-reference into the package must resolve (-W turns a broken one into an error);
+# references to other libraries' objects are not checked (no intersphinx: the build is offline).
+nitpicky = True
+nitpick_ignore_regex = [
+    (
+        r"py:.*",
+        r"(pytensor|pymc|pm|numpy|np|pandas|pd|xarray|xr|arviz|az|arviz_plots|scipy|jax)\b.*",
+    ),
+    (r"py:.*", r"(Variable|TensorVariable|Apply|Op|DataTree|Dataset|DataArray|Model|Figure)"),
+    # report.py already points at pymc_auxform.sample, which another branch adds: drop this then
+    (r"py:func", r"pymc_auxform\.sample"),
+]
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -191,8 +204,77 @@ def _fill_benchmarks(app, docname, source):
         source[0] = source[0].replace(BENCH_MARKER, _benchmark_includes())
 
 
+# -- Links that Sphinx gets wrong for re-exported names --------------------------------------------
+#
+# A name is documented under its shortest public path (``pymc_auxform.AuxReport``) while its source
+# lives in a submodule (``pymc_auxform/report.py``). Two things then go astray; both are fixed here.
+
+
+def _resolve_by_last_name(app, env, node, contnode):
+    """A short or module-qualified reference (``AuxReport``, ``pymc_auxform.report.AuxReport``)
+    that Sphinx cannot find resolves to the one documented object of the package with that name."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if not target:
+        return None
+    domain = env.get_domain("py")
+    types = set(domain.objtypes_for_role(node.get("reftype", "obj")) or [])
+    last = "." + target.rsplit(".", 1)[-1]
+    hits = [
+        (name, obj)
+        for name, obj in domain.objects.items()
+        if name.startswith("pymc_auxform.")
+        and ("." + name).endswith(last)
+        and (not types or obj.objtype in types)
+        and not obj.aliased
+    ]
+    if len(hits) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    name, obj = hits[0]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, name)
+
+
+_ID = re.compile(r'\sid="([^"]+)"')
+_BACKLINK = re.compile(r'(<a class="viewcode-back" href=")([^"#]+)#([^"]+)(")')
+
+
+def _fix_viewcode_backlinks(app, exc):
+    """viewcode's "[docs]" links from a source page use one module name for every object of that
+    module (``#pymc_auxform.Left`` for ``pymc_auxform.report.Left``): point them at the anchor the
+    object's page really has."""
+    sources = Path(app.outdir) / "_modules"
+    if exc is not None or not sources.is_dir():
+        return
+    ids: dict[Path, set[str]] = {}
+
+    def fix(page: Path, m: re.Match) -> str:
+        target = (page.parent / m.group(2)).resolve()
+        if target not in ids:
+            ids[target] = set(_ID.findall(target.read_text())) if target.is_file() else set()
+        anchor = m.group(3)
+        if anchor in ids[target]:
+            return m.group(0)
+        parts = anchor.split(".")
+        for k in range(1, len(parts)):
+            cands = [i for i in ids[target] if i.endswith("." + ".".join(parts[k:]))]
+            if len(cands) == 1:
+                return f"{m.group(1)}{m.group(2)}#{cands[0]}{m.group(4)}"
+        return m.group(0)
+
+    for page in sources.rglob("*.html"):
+        text = page.read_text()
+        new = _BACKLINK.sub(lambda m, page=page: fix(page, m), text)
+        if new != text:
+            page.write_text(new)
+
+
 def setup(app):
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _fix_viewcode_backlinks)
+    app.connect("missing-reference", _resolve_by_last_name)
     app.connect("source-read", _drop_missing_from_toctrees)
     app.connect("source-read", _fill_benchmarks)
     # re-read the benchmarks page on every build: results files may have appeared
