@@ -39,8 +39,14 @@ def _ratio(x) -> str:
     return "-" if x is None else f"{_num(x, 2)}x"
 
 
+_NUMBER = re.compile(r"^(-|[-−]?[\d,.]+x?( ± [\d.]+)?|[\d,]+( / [\d,]+)+)$")
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    """A markdown table; columns of numbers right-aligned."""
+    numeric = [all(_NUMBER.match(r[i]) for r in rows) for i in range(len(header))]
+    align = ["--:" if n else "---" for n in numeric]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
@@ -57,7 +63,9 @@ def _core(d: dict) -> str:
             [
                 [
                     r["model"],
-                    {"original": "as written"}.get(r["version"], r["version"]),
+                    {"original": "as written", "auxify": "after auxify"}.get(
+                        r["version"], r["version"]
+                    ),
                     _int(r["divergences"]),
                     _int(r["min_ess_bulk"]),
                     _num(r["ess_per_second"]),
