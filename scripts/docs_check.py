@@ -9,8 +9,8 @@ For every page of the built site it:
 1. loads the page in headless Chromium with the network off (``--host-resolver-rules`` maps every
    host to nothing), waits for MathJax, and reads the rendered DOM back: a page fails if its
    visible text still holds raw LaTeX (``\\(``, ``\\[``, ``$$``, ``\\begin{``), if MathJax reported
-   a TeX error, or if a table is wider than the text column (a column cut off or behind a
-   scroll bar);
+   a TeX error, if a table is wider than the text column (a column cut off or behind a
+   scroll bar), or if a line of code is wider than its box;
 2. saves a screenshot ``<out>/<page>.png`` (the first ``--height`` pixels), to look at;
 3. checks that every link to ``page.html#anchor`` inside the site finds its anchor.
 
@@ -81,6 +81,13 @@ CHECK_JS = r"""
           width: Math.round(w), column_width: Math.round(width),
           header: head ? head.textContent.replace(/\s+/g, " ").trim().slice(0, 100) : ""
         });
+      }
+    });
+    out.wide_code = [];
+    document.querySelectorAll(".bd-article div.highlight pre").forEach(function (pre) {
+      if (pre.scrollWidth > pre.clientWidth + 2) {
+        var lines = pre.textContent.split("\n").sort(function (a, b) { return b.length - a.length; });
+        out.wide_code.push(lines[0].trim().slice(0, 90));
       }
     });
     var pre = document.createElement("pre");
@@ -224,6 +231,8 @@ def main() -> int:
                         f"table wider than the text column ({t['width']} > "
                         f"{t['column_width']} px): {t['header']!r}"
                     )
+                for line in res.get("wide_code", []):
+                    why.append(f"code wider than its box (cut off): {line!r}")
                 status = "FAIL" if why else "ok"
                 print(f"{status:4}  {rel}", flush=True)
                 if why:
