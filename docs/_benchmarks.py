@@ -153,6 +153,46 @@ def _coverage(d: dict) -> str:
     )
 
 
+def _quickstart(d: dict) -> str:
+    import statistics
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in d["rows"]:
+        groups.setdefault((r["variant"], r["form"]), []).append(r)
+    rows = []
+    for (variant, form), rs in groups.items():
+        div = [r["divergences"] for r in rs]
+        rows.append(
+            [
+                variant,
+                form.replace("original", "as written").replace("auxified", "after auxify"),
+                _int(len(rs)),
+                _int(sum(x > 0 for x in div)),
+                f"{statistics.median(div):g} ({min(div)}-{max(div)})",
+                _int(statistics.median(r["min_ess_bulk"] for r in rs)),
+            ]
+        )
+    st = d["settings"]
+    return "\n".join(
+        [
+            "### The quick start, as a user runs it\n",
+            f"Eight schools with `pm.sample`'s defaults ({st['chains']} chains), once per random "
+            "seed, as written and after `auxify`.\n",
+            _table(
+                [
+                    "sampler, settings",
+                    "form",
+                    "runs",
+                    "runs with divergences",
+                    "divergences: median (range)",
+                    "min ESS (median)",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
 _LAM = re.compile(r"lam = r/\(1\+r\) = (.*)$")
 
 
@@ -303,7 +343,13 @@ def _generic(md: Path, here: Path) -> str:
     return f"```{{include}} {rel}\n:heading-offset: 2\n```\n"
 
 
-SUMMARIES = {"core": _core, "coverage": _coverage, "centering": _centering, "em": _em}
+SUMMARIES = {
+    "quickstart": _quickstart,
+    "core": _core,
+    "coverage": _coverage,
+    "centering": _centering,
+    "em": _em,
+}
 
 
 def _date_of(d: dict) -> str | None:
