@@ -210,8 +210,8 @@ def _lams(why: dict) -> str:
             items.append(([name], lam))
     parts = []
     for names, lam in items:
-        label = names[0] if len(names) == 1 else f"{names[0]} ... {names[-1]}"
-        parts.append(f"`{label}` {lam}")
+        shown = names if len(names) <= 3 else [names[0], "...", names[-1]]
+        parts.append(" ".join(f"`{n}`" if n != "..." else n for n in shown) + f" {lam}")
     return ", ".join(parts)
 
 
