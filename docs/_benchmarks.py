@@ -211,8 +211,8 @@ def _lams(why: dict) -> str:
     parts = []
     for names, lam in items:
         shown = names if len(names) <= 3 else [names[0], "...", names[-1]]
-        parts.append(" ".join(f"`{n}`" if n != "..." else n for n in shown) + f" {lam}")
-    return ", ".join(parts)
+        parts.append(", ".join(f"`{n}`" if n != "..." else n for n in shown) + f": {lam}")
+    return "; ".join(parts)
 
 
 def _centering(d: dict) -> str:
