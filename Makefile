@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: demo test test-slow lint format bench docs clean
+.PHONY: demo test test-slow lint format bench docs docs-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(sh scripts/find-python.sh)" -m venv $(VENV)
@@ -40,5 +40,12 @@ bench: $(STAMP)
 docs: $(VENV)/.docs
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
+# Every page in headless Chromium with no network: no raw LaTeX, no TeX error, no table wider than
+# the text, no link to a missing anchor; screenshots in docs/_screenshots/ to look at. Not in CI.
+docs-check: docs
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium; }
+	$(PY) scripts/docs_check.py
+
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache
+	rm -rf $(VENV) docs/_build docs/_screenshots .pytest_cache

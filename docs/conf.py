@@ -4,20 +4,21 @@ Build with ``make docs`` (``sphinx -W --keep-going -b html docs docs/_build/html
 errors and every tutorial in ``docs/tutorials/`` is executed (no cache), so a broken tutorial or a
 broken docstring fails the build.
 
-The API reference (``docs/api/index.rst``) is generated here, at configuration time, from the
-``__all__`` of the package and of every submodule, so that a new public function appears in the
-reference without editing the docs.
+The API reference (``docs/api/*.rst``) is generated at configuration time by ``docs/_api.py``
+from the ``__all__`` of the package and of every submodule, so that a new or moved public name
+appears in the reference without editing the docs.
+
+Math is rendered by a copy of MathJax 3 installed from PyPI (``django-static-mathjax``, part of the
+``docs`` extra) and shipped in ``_static/mathjax``: the built site needs no network.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
-import os
-import pkgutil
+import importlib.util
+import re
 import shutil
 import sys
-import types
 
 from pathlib import Path
 
@@ -45,6 +46,42 @@ extensions = [
     "myst_nb",
 ]
 
+# -- Math, rendered with no network --------------------------------------------------------------
+#
+# MathJax 3 comes from PyPI (``django-static-mathjax``: MathJax's own files, no Django needed) and is
+# copied into ``_static/mathjax`` at the end of the build: the page loads it from there, never from
+# a CDN. Only the CommonHTML build and what it loads on demand are copied (~2 MB of the 24 MB).
+
+
+def _mathjax_dir() -> Path:
+    spec = importlib.util.find_spec("mathjax")
+    es5 = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
+    if es5 is None or not (es5 / "tex-mml-chtml.js").is_file():
+        raise RuntimeError(
+            "MathJax not found: install the docs extra (pip install -e '.[docs]'), which brings "
+            "django-static-mathjax, or run `make docs`."
+        )
+    return es5
+
+
+MATHJAX_SRC = _mathjax_dir()
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors")
+mathjax_path = "mathjax/tex-mml-chtml.js"  # relative: served from _static/
+
+
+def _copy_mathjax(app, exc):
+    if app.builder.format != "html":
+        return
+    dest = Path(app.outdir) / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        src, out = MATHJAX_SRC / part, dest / part
+        if src.is_dir():
+            shutil.copytree(src, out, dirs_exist_ok=True)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, out)
+
+
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store", "jupyter_execute"]
 templates_path = ["_templates"]
@@ -67,7 +104,19 @@ autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters section documents the types
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": False}
+toc_object_entries_show_parents = "hide"  # page TOC: "runs()", not "FormComparison.runs()"
+# Every cross-reference into the package must resolve (-W turns a broken one into an error);
+# references to other libraries' objects are not checked (no intersphinx: the build is offline).
+nitpicky = True
+nitpick_ignore_regex = [
+    (
+        r"py:.*",
+        r"(pytensor|pymc|pm|numpy|np|pandas|pd|xarray|xr|arviz|az|arviz_plots|scipy|jax)\b.*",
+    ),
+    (r"py:.*", r"(Variable|TensorVariable|Apply|Op|DataTree|Dataset|DataArray|Model|Figure)"),
+    # report.py already points at pymc_auxform.sample, which another branch adds: drop this then
+    (r"py:func", r"pymc_auxform\.sample"),
+]
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -79,9 +128,12 @@ html_title = f"pymc_auxform {release}"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 # pages without children get no (empty) left sidebar
-html_sidebars = {page: [] for page in ("index", "getting_started", "concepts", "benchmarks")}
+html_sidebars = {page: [] for page in ("index", "getting_started", "benchmarks")}
+#: The repository's address: a placeholder until it is public (also on the landing page).
+REPO_URL = "https://github.com/OWNER/pymc_auxform"
 html_theme_options = {
     "navbar_align": "left",
+    "icon_links": [{"name": "Source code", "url": REPO_URL, "icon": "fa-brands fa-github"}],
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
@@ -90,148 +142,19 @@ html_theme_options = {
 html_context = {"default_mode": "light"}
 html_show_sourcelink = False
 
-# -- API reference, generated from __all__ -------------------------------------------------------
+# -- API reference, generated from the package --------------------------------------------------
 
-#: Section title and blurb per defining module, in page order. Modules not listed here (added
-#: later) get a section titled by their name, with the first line of their docstring.
-API_SECTIONS = {
-    "pymc_auxform.auxify": (
-        "Rewriting a model",
-        "The one call most users need: ``auxify(model)`` returns the model in auxiliary form.",
-    ),
-    "pymc_auxform.centering": (
-        "Automatic centering",
-        "Choosing, per variable and per element, between the centered, auxiliary and partially "
-        "centered forms.",
-    ),
-    "pymc_auxform.report": (
-        "Report",
-        "What ``auxify`` rewrote, by which form, and what it left and why.",
-    ),
-    "pymc_auxform.diagnostics": (
-        "Diagnostics",
-        "Original and auxiliary form side by side: ESS, R-hat, divergences, autocorrelation.",
-    ),
-    "pymc_auxform.trace": ("Traces", "Traces of auxified models, read in the original's terms."),
-    "pymc_auxform.em": (
-        "Learning parameters",
-        "Stochastic (MCMC-)EM for the parameters of a model, with the E-step in auxiliary form.",
-    ),
-    "pymc_auxform.marginal": ("Marginal likelihood", "Monte Carlo estimates of log p(x)."),
-    "pymc_auxform.forms.base": (
-        "Forms: the registry",
-        "How a distribution is rewritten; register a :class:`~pymc_auxform.Form` to support a "
-        "new one.",
-    ),
-    "pymc_auxform.forms.univariate": (
-        "Forms: univariate families",
-        "Exact affine, scale and log-affine forms.",
-    ),
-    "pymc_auxform.forms.icdf": ("Forms: inverse CDF", "The generic form z = F^-1(Phi(eps))."),
-    "pymc_auxform.forms.multivariate": ("Forms: multivariate", "MvNormal, ZeroSumNormal, ..."),
-    "pymc_auxform.forms.recurrent": (
-        "Forms: recurrent models",
-        "Random walks and autoregressions in innovations form.",
-    ),
-    "pymc_auxform.forms.scan": (
-        "Forms: scan models",
-        "State-space models written with ``pytensor.scan`` in innovations form.",
-    ),
-    "pymc_auxform.reference_models": (
-        "Reference models",
-        "The models used by the tests, tutorials and benchmarks.",
-    ),
-}
+sys.path.insert(0, str(HERE))
+import _api  # noqa: E402  (docs/_api.py: shared with tests/test_docs_api.py)
 
+_api.write(HERE / "api")
 
-def _public_modules() -> list[types.ModuleType]:
-    mods = [pymc_auxform]
-    for info in pkgutil.walk_packages(pymc_auxform.__path__, "pymc_auxform."):
-        if any(part.startswith("_") for part in info.name.split(".")):
-            continue
-        mods.append(importlib.import_module(info.name))  # an import error fails the build
-    return mods
-
-
-def _public_names(mod: types.ModuleType) -> list[str]:
-    names = getattr(mod, "__all__", None)
-    if names is None:
-        names = [
-            n
-            for n, obj in vars(mod).items()
-            if not n.startswith("_") and getattr(obj, "__module__", None) == mod.__name__
-        ]
-    return list(names)
-
-
-def _has_attr_doc(modname: str, name: str) -> bool:
-    """Whether a module-level name has a docstring (``#:`` comment or string after it)."""
-    from sphinx.pycode import ModuleAnalyzer
-
-    try:
-        return ("", name) in ModuleAnalyzer.for_module(modname).find_attr_docs()
-    except Exception:
-        return False
-
-
-def _collect_api() -> dict[str, list[str]]:
-    """Map defining module -> public names (documented once, under the shortest public path)."""
-    seen: dict[int, str] = {}
-    by_module: dict[str, list[str]] = {}
-    mods = sorted(_public_modules(), key=lambda m: (m.__name__.count("."), m.__name__))
-    for mod in mods:
-        for name in _public_names(mod):
-            obj = getattr(mod, name)
-            if inspect.ismodule(obj) or id(obj) in seen:
-                continue
-            if inspect.isclass(obj) or inspect.isroutine(obj):
-                home = obj.__module__
-            elif _has_attr_doc(mod.__name__, name):  # documented constants, where listed
-                home = mod.__name__
-            else:  # undocumented data (e.g. arrays) would show their type's docstring
-                continue
-            seen[id(obj)] = f"{mod.__name__}.{name}"
-            by_module.setdefault(home, []).append(f"{mod.__name__}.{name}")
-    return by_module
-
-
-def _write_api_page() -> None:
-    by_module = _collect_api()
-    order = [m for m in API_SECTIONS if m in by_module]
-    order += sorted(m for m in by_module if m not in API_SECTIONS)
-    lines = [
-        ".. Generated by docs/conf.py from the package's __all__; do not edit.",
-        "",
-        "API reference",
-        "=============",
-        "",
-        "Everything public in :mod:`pymc_auxform`, generated from the docstrings. The names at the",
-        "top of the package (``from pymc_auxform import ...``) are listed under their short name.",
-        "",
-    ]
-    for modname in order:
-        title, blurb = API_SECTIONS.get(modname, (None, None))
-        if title is None:
-            mod = sys.modules.get(modname) or importlib.import_module(modname)
-            title = f"``{modname}``"
-            blurb = (inspect.getdoc(mod) or "").strip().splitlines()[0:1]
-            blurb = blurb[0] if blurb else ""
-        lines += [title, "-" * len(title), "", blurb, "", f"Module: ``{modname}``", ""]
-        lines += [".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
-        lines += [f"   {name}" for name in by_module[modname]]
-        lines += [""]
-    text = "\n".join(lines)
-    # stubs of names that are no longer public would be orphans (a warning): start afresh
-    shutil.rmtree(HERE / "api" / "generated", ignore_errors=True)
-    target = HERE / "api" / "index.rst"
-    if not target.exists() or target.read_text() != text:
-        target.parent.mkdir(exist_ok=True)
-        target.write_text(text)
-
-
-_write_api_page()
-
-# -- Tutorials that depend on optional parts of the package --------------------------------------
+# -- Pages that may be missing -------------------------------------------------------------------
+#
+# The toctrees (index.md, user_guide.md, tutorials/index.md) list every page the site is meant to
+# have. A page listed in OPTIONAL_PAGES whose file does not exist yet (or whose tutorial needs a
+# part of the package that is missing) is left out of the toctrees instead of failing the build, so
+# new pages slot in by adding their file.
 
 
 def _has(module: str, attr: str) -> bool:
@@ -241,44 +164,39 @@ def _has(module: str, attr: str) -> bool:
         return False
 
 
-#: tutorial docname -> (module, attribute) it needs; left out of the build when missing.
-TUTORIAL_NEEDS = {"tutorials/digits_em": ("pymc_auxform.em", "stochastic_em")}
-MISSING_TUTORIALS = [doc for doc, need in TUTORIAL_NEEDS.items() if not _has(*need)]
-exclude_patterns += [f"{doc}.md" for doc in MISSING_TUTORIALS]
+#: docname -> (module, attribute) it needs, or None if it needs only its file.
+OPTIONAL_PAGES = {
+    "choosing_the_form": None,
+    "forms_table": None,
+    "results_as_data": None,
+    "performance": None,
+    "tutorials/digits_em": ("pymc_auxform.em", "stochastic_em"),
+}
+MISSING_PAGES = [
+    doc
+    for doc, need in OPTIONAL_PAGES.items()
+    if not (HERE / f"{doc}.md").is_file() or (need is not None and not _has(*need))
+]
+exclude_patterns += [f"{doc}.md" for doc in MISSING_PAGES]
 
 
 def _drop_missing_from_toctrees(app, docname, source):
-    for doc in MISSING_TUTORIALS:
-        short = doc.split("/", 1)[1]
-        source[0] = "\n".join(
-            line for line in source[0].splitlines() if line.strip() not in (doc, short)
-        )
+    here = docname.rsplit("/", 1)[0] + "/" if "/" in docname else ""
+    missing = {doc.removeprefix(here) for doc in MISSING_PAGES} | set(MISSING_PAGES)
+    source[0] = "\n".join(line for line in source[0].splitlines() if line.strip() not in missing)
 
 
-# -- Benchmark results: include the files that exist -------------------------------------------
+# -- Benchmark results: one summary table per results file ----------------------------------------
+
+import _benchmarks  # noqa: E402  (docs/_benchmarks.py)
 
 BENCH_RESULTS = ROOT / "benchmarks" / "results"
 BENCH_MARKER = "<!-- BENCHMARK-RESULTS -->"
-suppress_warnings = ["myst.header"]  # results files may start at any heading level
-
-
-#: results files shown first, in this order; any others follow alphabetically
-BENCH_ORDER = ("core", "centering", "em", "coverage")
+suppress_warnings = ["myst.header"]  # included results files may start at any heading level
 
 
 def _benchmark_includes() -> str:
-    files = sorted(BENCH_RESULTS.glob("*.md")) if BENCH_RESULTS.is_dir() else []
-    if not files:
-        return "No results yet: run `make bench` and rebuild the documentation.\n"
-    rank = {name: i for i, name in enumerate(BENCH_ORDER)}
-    files.sort(key=lambda f: (rank.get(f.stem, len(rank)), f.stem))
-    parts = []
-    for f in files:
-        rel = os.path.relpath(f, HERE)
-        parts.append(
-            f"```{{include}} {rel}\n:heading-offset: 2\n```\n\n*From `{f.relative_to(ROOT)}`.*\n"
-        )
-    return "\n".join(parts)
+    return _benchmarks.results_markdown(BENCH_RESULTS, HERE, ROOT)
 
 
 def _fill_benchmarks(app, docname, source):
@@ -286,7 +204,77 @@ def _fill_benchmarks(app, docname, source):
         source[0] = source[0].replace(BENCH_MARKER, _benchmark_includes())
 
 
+# -- Links that Sphinx gets wrong for re-exported names --------------------------------------------
+#
+# A name is documented under its shortest public path (``pymc_auxform.AuxReport``) while its source
+# lives in a submodule (``pymc_auxform/report.py``). Two things then go astray; both are fixed here.
+
+
+def _resolve_by_last_name(app, env, node, contnode):
+    """A short or module-qualified reference (``AuxReport``, ``pymc_auxform.report.AuxReport``)
+    that Sphinx cannot find resolves to the one documented object of the package with that name."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if not target:
+        return None
+    domain = env.get_domain("py")
+    types = set(domain.objtypes_for_role(node.get("reftype", "obj")) or [])
+    last = "." + target.rsplit(".", 1)[-1]
+    hits = [
+        (name, obj)
+        for name, obj in domain.objects.items()
+        if name.startswith("pymc_auxform.")
+        and ("." + name).endswith(last)
+        and (not types or obj.objtype in types)
+        and not obj.aliased
+    ]
+    if len(hits) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    name, obj = hits[0]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, name)
+
+
+_ID = re.compile(r'\sid="([^"]+)"')
+_BACKLINK = re.compile(r'(<a class="viewcode-back" href=")([^"#]+)#([^"]+)(")')
+
+
+def _fix_viewcode_backlinks(app, exc):
+    """viewcode's "[docs]" links from a source page use one module name for every object of that
+    module (``#pymc_auxform.Left`` for ``pymc_auxform.report.Left``): point them at the anchor the
+    object's page really has."""
+    sources = Path(app.outdir) / "_modules"
+    if exc is not None or not sources.is_dir():
+        return
+    ids: dict[Path, set[str]] = {}
+
+    def fix(page: Path, m: re.Match) -> str:
+        target = (page.parent / m.group(2)).resolve()
+        if target not in ids:
+            ids[target] = set(_ID.findall(target.read_text())) if target.is_file() else set()
+        anchor = m.group(3)
+        if anchor in ids[target]:
+            return m.group(0)
+        parts = anchor.split(".")
+        for k in range(1, len(parts)):
+            cands = [i for i in ids[target] if i.endswith("." + ".".join(parts[k:]))]
+            if len(cands) == 1:
+                return f"{m.group(1)}{m.group(2)}#{cands[0]}{m.group(4)}"
+        return m.group(0)
+
+    for page in sources.rglob("*.html"):
+        text = page.read_text()
+        new = _BACKLINK.sub(lambda m, page=page: fix(page, m), text)
+        if new != text:
+            page.write_text(new)
+
+
 def setup(app):
+    app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _fix_viewcode_backlinks)
+    app.connect("missing-reference", _resolve_by_last_name)
     app.connect("source-read", _drop_missing_from_toctrees)
     app.connect("source-read", _fill_benchmarks)
     # re-read the benchmarks page on every build: results files may have appeared
