@@ -22,6 +22,8 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.type_other import NoneTypeT
 
+from pymc_auxform._util import is_zero_lam, static_shape
+
 
 @dataclass
 class Noise:
@@ -149,6 +151,8 @@ class Form:
 
     kind: ClassVar[str] = "form"
     supports_partial: ClassVar[bool] = False
+    summary: ClassVar[str] = ""
+    """The map and the noise in one line (shown in the docs' table of forms)."""
 
     def rewrite(self, rv: TensorVariable, lam=0.0) -> AuxParts:
         """Return the noise variables and the forward map for ``rv`` (raise FormNotApplicable)."""
@@ -292,8 +296,9 @@ def batch_shape(rv: TensorVariable) -> tuple | TensorVariable:
         batch_shape(pm.Normal.dist(0.0, 1.0, shape=(2, 3)))  # (2, 3)
         batch_shape(pm.Normal.dist(pt.vector("mu"), 1.0))  # symbolic: broadcast of the parameters
     """
-    if all(s is not None for s in rv.type.shape):
-        return tuple(int(s) for s in rv.type.shape)
+    shape = static_shape(rv)
+    if shape is not None:
+        return shape
     size = rv.owner.op.size_param(rv.owner)
     if size is not None and not isinstance(size.type, NoneTypeT):
         return size
@@ -311,8 +316,14 @@ def is_constant_value(var: Variable, value: float) -> bool:
     return bool(found == value)
 
 
-def is_zero_lam(lam) -> bool:
-    return np.all(np.asarray(lam) == 0)
+def is_standard_normal(rv: Variable) -> bool:
+    """Whether ``rv`` is a ``Normal(0, 1)`` random variable (constants, any shape)."""
+    from pytensor.tensor.random.basic import NormalRV
+
+    if rv.owner is None or not isinstance(rv.owner.op, NormalRV):
+        return False
+    mu, sigma = dist_params(rv)
+    return is_constant_value(mu, 0) and is_constant_value(sigma, 1)
 
 
 class LocScaleForm(Form):
@@ -459,6 +470,8 @@ __all__ = [
     "batch_shape",
     "dist_params",
     "get_form",
+    "is_constant_value",
+    "is_standard_normal",
     "register_fallback_form",
     "register_form",
 ]

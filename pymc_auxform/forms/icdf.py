@@ -23,7 +23,6 @@ to the shape parameters, so a Beta with latent shapes is left as it is, with tha
 
 from __future__ import annotations
 
-import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
@@ -37,6 +36,7 @@ from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.random.op import RandomVariable
 
+from pymc_auxform._util import dist_name, is_discrete, is_zero_lam, static_shape
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -66,7 +66,7 @@ def has_icdf(op) -> bool:
         return False
     if getattr(op, "ndim_supp", None) != 0:
         return False
-    if str(getattr(op, "dtype", "float")).startswith(("int", "uint", "bool")):
+    if is_discrete(op):
         return False
     return _icdf.dispatch(type(op)) is not _icdf.dispatch(object)
 
@@ -138,7 +138,7 @@ def _params(rv):
 
 
 def _shape(rv):
-    if isinstance(rv.owner.op, TruncatedRV) and not all(s is not None for s in rv.type.shape):
+    if isinstance(rv.owner.op, TruncatedRV) and static_shape(rv) is None:
         return batch_shape(_truncated_parts(rv)[0])
     return batch_shape(rv)
 
@@ -170,7 +170,7 @@ class IcdfForm(Form):
     supports_partial = False
 
     def rewrite(self, rv, lam=0.0):
-        if not np.all(np.asarray(lam) == 0):  # pragma: no cover - auxify checks supports_partial
+        if not is_zero_lam(lam):  # pragma: no cover - auxify checks supports_partial
             raise FormNotApplicable("the icdf form has no partial centering")
         params = _params(rv)
         if not any(_depends_on_latents(p) for p in params):
@@ -179,7 +179,7 @@ class IcdfForm(Form):
                 "would only add cost"
             )
         eps = pm.Normal.dist(size=_shape(rv))
-        name = rv.owner.op._print_name[0] if hasattr(rv.owner.op, "_print_name") else "this"
+        name = dist_name(rv)
         probe = eps.type()
         _check_gradients(icdf_map(rv, probe), probe, params, name)
         return AuxParts([Noise(eps)], lambda e: icdf_map(rv, e))
