@@ -46,6 +46,7 @@ from pymc_auxform.forms.base import (
     dist_params,
     register_fallback_form,
 )
+from pymc_auxform.forms.checks import without_checks
 
 
 def has_icdf(op) -> bool:
@@ -104,11 +105,11 @@ def icdf_map(rv, eps):
         log_1mu = _std_normal_logcdf(-eps)
         log_p = pt.logaddexp(log_lo + log_1mu, log_hi + log_u)
         z = pm.logprob.icdf(base, pt.exp(log_p), warn_rvs=False)
-        return pt.clip(z, lower, upper)
-    return pm.logprob.icdf(rv, pt.exp(log_u), warn_rvs=False)
+        return without_checks(pt.clip(z, lower, upper))
+    return without_checks(pm.logprob.icdf(rv, pt.exp(log_u), warn_rvs=False))
 
 
-def _depends_on_latents(var: Variable) -> bool:
+def depends_on_latents(var: Variable) -> bool:
     """Whether ``var`` is computed from a free variable of the model being rewritten."""
     if isinstance(var, Constant):
         return False
@@ -119,7 +120,7 @@ def _depends_on_latents(var: Variable) -> bool:
 
 def _check_gradients(z, eps, params, name):
     """Raise FormNotApplicable unless ``z`` has a gradient w.r.t. ``eps`` and latent ``params``."""
-    wrt = [eps, *(p for p in params if _depends_on_latents(p))]
+    wrt = [eps, *(p for p in params if depends_on_latents(p))]
     for var in wrt:
         try:
             pytensor.grad(z.sum(), var, disconnected_inputs="ignore")
@@ -173,7 +174,7 @@ class IcdfForm(Form):
         if not is_zero_lam(lam):  # pragma: no cover - auxify checks supports_partial
             raise FormNotApplicable("the icdf form has no partial centering")
         params = _params(rv)
-        if not any(_depends_on_latents(p) for p in params):
+        if not any(depends_on_latents(p) for p in params):
             raise FormNotApplicable(
                 "its parameters do not depend on other latent variables, so the icdf form "
                 "would only add cost"
@@ -185,4 +186,4 @@ class IcdfForm(Form):
         return AuxParts([Noise(eps)], lambda e: icdf_map(rv, e))
 
 
-__all__ = ["IcdfForm", "has_icdf", "icdf_map"]
+__all__ = ["IcdfForm", "depends_on_latents", "has_icdf", "icdf_map"]
