@@ -18,6 +18,8 @@ import pytensor
 import pytensor.tensor as pt
 
 from pymc.distributions.transforms import _default_transform
+from pymc.logprob.abstract import MeasurableOp, ValuedRV, _logprob
+from pymc.logprob.rewriting import early_measurable_ir_rewrites_db
 from pymc.model.fgraph import (
     ModelFreeRV,
     fgraph_from_model,
@@ -28,12 +30,41 @@ from pymc.model.fgraph import (
 from pymc.util import get_transformed_name
 from pytensor.graph.basic import Variable, equal_computations
 from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.graph.rewriting.utils import rewrite_graph
 
+from pymc_auxform._initvals import initvals_removed, restore_initvals
 from pymc_auxform._util import dist_name, is_discrete, is_one_lam, is_zero_lam
 from pymc_auxform.forms import AuxParts, FormNotApplicable, get_form
 from pymc_auxform.forms.checks import guard_noise, parameter_checks
 from pymc_auxform.report import AuxformInfo, AuxReport, Left, Rewritten, attach_report
+
+
+class _ObservedRewritten(MeasurableOp, AuxformInfo):
+    """A rewritten variable that ``pm.observe`` made observed: it has no density to give."""
+
+
+@_logprob.register(_ObservedRewritten)
+def _observed_rewritten_logp(op, values, *inputs, **kwargs):
+    name = op.name
+    raise ValueError(
+        f"{name!r} was rewritten by auxify ({name} = g({name}_eps)) and cannot be observed in "
+        f"the auxiliary model: observe the original model (pm.observe(model, {{{name!r}: ...}})),"
+        " then auxify it."
+    )
+
+
+@node_rewriter([AuxformInfo])
+def _find_observed_rewritten(fgraph, node):
+    """Mark a rewritten variable that is observed, so that its logp raises a clear error."""
+    if isinstance(node.op, _ObservedRewritten):
+        return None
+    if any(isinstance(client.op, ValuedRV) for client, _ in fgraph.clients[node.outputs[0]]):
+        return [_ObservedRewritten(node.op.name)(node.inputs[0])]
+    return None
+
+
+early_measurable_ir_rewrites_db.register("auxform_observed", _find_observed_rewritten, "basic")
 
 
 def noise_name(name: str, suffix: str = "eps") -> str:
@@ -74,14 +105,8 @@ def rewrite_model(
     name to its centering (default 0, the full auxiliary form); ``why`` maps a name to a line
     that explains its centering (shown in the report).
     """
-    try:
+    with initvals_removed(model) as initvals:
         fgraph, _ = fgraph_from_model(model)
-    except NotImplementedError as err:
-        custom = [rv.name for rv, v in model.rvs_to_initial_values.items() if v is not None]
-        raise ValueError(
-            f"auxify cannot rewrite a model with custom initial values (variables {custom}). "
-            "Remove `initval=` from those variables; pass initial points to pm.sample instead."
-        ) from err
     ctx = RewriteContext(
         wanted=None if var_names is None else set(var_names),
         excluded=set(exclude),
@@ -99,6 +124,8 @@ def rewrite_model(
     ctx.report.rewritten.sort(key=lambda r: order[r.name])
     ctx.report.left.sort(key=lambda r: order[r.name])
     attach_report(new_model, ctx.report)
+    if initvals:
+        restore_initvals(new_model, initvals, ctx.report)
     return new_model, ctx.report
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytensor.tensor as pt
 
 from pytensor.graph.basic import Constant, Variable
+from pytensor.raise_op import Assert
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.type_other import NoneTypeT
@@ -316,6 +317,28 @@ def is_constant_value(var: Variable, value: float) -> bool:
     return bool(found == value)
 
 
+def lam_tensor(lam, rv: TensorVariable) -> TensorVariable:
+    """A centering ``lam`` as a tensor; per element, with a clear error if ``rv``'s shape changes.
+
+    A per-element ``lam`` is fixed for the shape the variable had when it was rewritten; after
+    ``pm.set_data`` changes that shape there is no ``lam`` for the new elements, so evaluating the
+    model raises an error that names the variable and says what to do.
+    """
+    lam_t = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+    if lam_t.ndim == 0 or static_shape(rv) is not None:
+        return lam_t
+    shape = batch_shape(rv)
+    shape = [shape[i] for i in range(-lam_t.ndim, 0)]
+    ok = pt.all([pt.eq(s, n) for s, n in zip(shape, np.shape(lam), strict=True) if n != 1])
+    name = rv.name or "this variable"
+    msg = (
+        f"The centering of {name!r} was given per element for shape {np.shape(lam)}, and "
+        f"{name!r} now has another shape (after pm.set_data?). Call auxify again on the "
+        "original model after changing the data, or give a scalar centering."
+    )
+    return Assert(msg)(lam_t, ok)
+
+
 def is_standard_normal(rv: Variable) -> bool:
     """Whether ``rv`` is a ``Normal(0, 1)`` random variable (constants, any shape)."""
     from pytensor.tensor.random.basic import NormalRV
@@ -391,7 +414,7 @@ class LocScaleForm(Form):
         if is_zero_lam(lam):
             eps = self.noise(0.0, 1.0, other, size)
             return AuxParts([Noise(eps)], lambda e: loc + scale * e)
-        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        lam = lam_tensor(lam, rv)
         eta = self.noise(lam * loc, scale**lam, other, size)
         return AuxParts(
             [Noise(eta)], lambda e: loc + scale ** (1 - lam) * (e - lam * loc), detail="partial"
@@ -455,7 +478,7 @@ class ScaleForm(Form):
         if is_zero_lam(lam):
             eps = self.noise(1.0, other, size)
             return AuxParts([Noise(eps)], lambda e: scale * e)
-        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        lam = lam_tensor(lam, rv)
         eta = self.noise(scale**lam, other, size)
         return AuxParts([Noise(eta)], lambda e: scale ** (1 - lam) * e, detail="partial")
 

@@ -167,6 +167,9 @@ class IcdfForm(Form):
         print(report(auxify(m)))  # p and w: form "icdf"
     """
 
+    summary = (
+        "z = F^-1(Phi(eps)), eps ~ Normal(0, 1) (pm.Truncated: F^-1 between F(lower), F(upper))"
+    )
     kind = "icdf"
     supports_partial = False
 

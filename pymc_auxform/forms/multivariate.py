@@ -89,6 +89,7 @@ class MvNormalForm(Form):
         aux = auxify(m)  # z = chol(cov) @ z_eps, z_eps ~ N(0, I) with shape (4, 3)
     """
 
+    summary = "z = mu + chol(cov) @ eps, eps ~ Normal(0, I)"
     kind = "multivariate"
 
     def rewrite(self, rv, lam=0.0):
@@ -118,6 +119,7 @@ class MvStudentTForm(Form):
         aux = auxify(m)
     """
 
+    summary = "z = mu + chol(scale) @ eps, eps ~ MvStudentT(nu, 0, I)"
     kind = "multivariate"
 
     def rewrite(self, rv, lam=0.0):
@@ -148,6 +150,7 @@ class ZeroSumNormalForm(Form):
         aux = auxify(m)  # a = s * a_eps, a_eps ~ ZeroSumNormal(1), dims "g"
     """
 
+    summary = "z = sigma * eps, eps ~ ZeroSumNormal(1)"
     kind = "multivariate"
 
     def rewrite(self, rv, lam=0.0):

@@ -129,6 +129,7 @@ class RandomWalkForm(Form):
         aux = auxify(m)  # z = cumsum([z_eps[0], s * z_eps[1:]])
     """
 
+    summary = "z = cumsum([g0(eps_0), g(eps_1..T)]) (g0, g: forms of init_dist and innovations)"
     kind = "innovations"
 
     def rewrite(self, rv, lam=0.0):
@@ -235,6 +236,7 @@ class ARForm(Form):
         aux = auxify(m)  # z is a scan of z_eps
     """
 
+    summary = "z_t = rho_0 + sum_i rho_i z_{t-i} + sigma * eps_t (a scan), eps ~ Normal(0, 1)"
     kind = "innovations"
 
     def rewrite(self, rv, lam=0.0):

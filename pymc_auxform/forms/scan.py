@@ -271,6 +271,9 @@ class ScanForm(Form):
         aux = auxify(m)  # z = scan of z_eps, z_eps ~ N(0, 1) with shape (20,)
     """
 
+    summary = (
+        "CustomDist of a scan: x_t = loc_t + scale_t * eps_t inside the scan, eps a root noise"
+    )
     kind = "innovations"
 
     def rewrite(self, rv, lam=0.0):

@@ -24,7 +24,6 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from pymc.distributions.continuous import TruncatedNormalRV
-from pymc.distributions.dist_math import normal_lcdf
 
 from pymc_auxform.forms.base import (
     AuxParts,
@@ -39,7 +38,17 @@ from pymc_auxform.forms.base import (
 
 
 def _lcdf(x):
-    return normal_lcdf(0.0, 1.0, x)
+    """:math:`\\log\\Phi(x)`, with each branch fed only inputs where it is finite (so that the
+    gradient of the branch not taken is 0, not NaN; PyMC's ``normal_lcdf`` has NaN gradients in
+    the far tails)."""
+    left = x < -1.0
+    x_left = pt.switch(left, x, -1.0)
+    x_right = pt.switch(left, 0.0, x)
+    return pt.switch(
+        left,
+        pt.log(pt.erfcx(-x_left / np.sqrt(2.0)) / 2.0) - x_left**2 / 2.0,
+        pt.log1p(-pt.erfc(x_right / np.sqrt(2.0)) / 2.0),
+    )
 
 
 def _logaddexp(a, b):
@@ -79,6 +88,25 @@ def _known_infinite(bound, sign) -> bool | None:
     return False if np.all(np.isfinite(value)) else None
 
 
+def _ndtri_log(log_p, newton_steps: int = 2):
+    r""":math:`\Phi^{-1}(p)` from :math:`\log p \le \log(1/2)`, also where :math:`p` underflows.
+
+    Start from :math:`-\sqrt2\,\mathrm{erfcinv}(2p)` (or, below :math:`p = 10^{-300}`, the
+    asymptotic :math:`-\sqrt{t - \log t - \log 2\pi}` with :math:`t = -2\log p`), then Newton
+    steps on :math:`\log\Phi(x) = \log p`, which converge to machine precision.
+    """
+    tiny = log_p < -690.0
+    direct = -np.sqrt(2.0) * pt.erfcinv(2.0 * pt.exp(pt.switch(tiny, -1.0, log_p)))
+    t = -2.0 * pt.switch(tiny, log_p, -700.0)
+    asymptotic = -pt.sqrt(t - pt.log(t) - np.log(2 * np.pi))
+    x = pt.switch(tiny, asymptotic, direct)
+    for _ in range(newton_steps):
+        lcdf = _lcdf(x)
+        log_pdf = -0.5 * x**2 - 0.5 * np.log(2 * np.pi)
+        x = x - (lcdf - log_p) * pt.exp(lcdf - log_pdf)
+    return x
+
+
 def truncated_normal_map(mu, sigma, lower, upper, eps):
     r"""The map :math:`\epsilon \mapsto z` of the module docstring (graph of ``eps``).
 
@@ -99,8 +127,8 @@ def truncated_normal_map(mu, sigma, lower, upper, eps):
     log_q = _logaddexp(lo_q, hi_q)  # log[(1-u) Phi(-a) + u Phi(-b)] = log(1 - p)
     half = np.log(0.5)
     left = log_p < half
-    x_left = -np.sqrt(2.0) * pt.erfcinv(2.0 * pt.exp(pt.switch(left, log_p, half)))
-    x_right = np.sqrt(2.0) * pt.erfcinv(2.0 * pt.exp(pt.switch(left, half, log_q)))
+    x_left = _ndtri_log(pt.switch(left, log_p, half))
+    x_right = -_ndtri_log(pt.switch(left, half, log_q))
     z = mu + sigma * pt.switch(left, x_left, x_right)
     return pt.clip(z, lower, upper)
 

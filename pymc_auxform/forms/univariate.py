@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -51,6 +50,7 @@ from pymc_auxform.forms.base import (
     batch_shape,
     dist_params,
     is_constant_value,
+    lam_tensor,
     register_form,
 )
 
@@ -223,7 +223,7 @@ class LogNormalForm(Form):
         if is_zero_lam(lam):
             eps = pm.Normal.dist(size=size)
             return AuxParts([Noise(eps)], lambda e: pt.exp(mu + sigma * e))
-        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        lam = lam_tensor(lam, rv)
         eta = pm.Normal.dist(mu=lam * mu, sigma=sigma**lam, size=size)
         return AuxParts(
             [Noise(eta)],
