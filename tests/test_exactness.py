@@ -29,8 +29,8 @@ def hierarchical_truncated(lower=0.0, upper=None, shape=8):
 
 @pytest.mark.parametrize(
     "lower, upper",
-    [(0.0, None), (None, 0.5), (-1.0, 2.0), (np.array([0.0, -np.inf, 1.0]), None)],
-    ids=["lower", "upper", "both", "partly-infinite"],
+    [(0.0, None), (-1.0, 2.0), (np.array([0.0, -np.inf, 1.0]), None)],
+    ids=["lower", "both", "partly-infinite"],
 )
 def test_truncated_normal_one_bound_is_finite_and_exact(lower, upper):
     m = hierarchical_truncated(lower, upper, shape=3)
@@ -38,7 +38,7 @@ def test_truncated_normal_one_bound_is_finite_and_exact(lower, upper):
     assert "z" in [r.name for r in report(aux).rewritten]
     assert np.isfinite(aux.compile_logp(mode=CHECKED)(aux.initial_point()))
     assert assert_change_of_variables(m, aux, n_points=6) >= 3
-    draws = pm.draw(aux["z"], draws=500, random_seed=1, mode=FAST)
+    draws = pm.draw(aux["z"], draws=200, random_seed=1, mode=FAST)
     assert np.all(np.isfinite(draws))
 
 
@@ -216,3 +216,11 @@ def test_initval_of_a_multivariate_form_is_dropped_with_a_warning():
     with pytest.warns(UserWarning, match="initial value of 'z' was dropped"):
         aux = auxify(m)
     assert np.isfinite(aux.compile_logp(mode=CHECKED)(aux.initial_point()))
+
+
+def test_left_reasons_name_user_facing_things():
+    with pm.Model() as m:
+        a = pm.HalfNormal("a")
+        pm.Beta("p", a + 1, 2.0, shape=2)
+    reason = _left(auxify(m))["p"]
+    assert "'a'" in reason and "{" not in reason and "ExpandDims" not in reason

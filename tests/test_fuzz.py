@@ -172,7 +172,7 @@ def check_model(seed: int) -> str:
 
 
 @settings(
-    max_examples=int(os.environ.get("AUXFORM_FUZZ_EXAMPLES", 12)),
+    max_examples=int(os.environ.get("AUXFORM_FUZZ_EXAMPLES", 6)),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

@@ -26,6 +26,7 @@ import pytensor.tensor as pt
 
 from pymc.logprob.basic import _logprob_helper
 from pymc.logprob.utils import CheckParameterValue
+from pytensor.gradient import disconnected_grad
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, applys_between, graph_inputs, io_toposort
 
@@ -72,12 +73,18 @@ def parameter_checks(rv: Variable) -> tuple[Variable | None, str]:
         s = pt.dscalar("s")
         cond, msg = parameter_checks(pm.Normal.dist(0.0, s))  # s > 0, "sigma > 0"
     """
-    conds = [(msg, c) for msg, c in _checks(rv, rv.type()) if not _is_true_constant(c)]
+    # built on placeholders, then moved onto the real inputs: a logp that clones its inputs'
+    # graphs (symbolic distributions) must not clone the model's variables into the checks
+    node = rv.owner
+    holders = [i.type() for i in node.inputs]
+    held = node.clone_with_new_inputs(holders).outputs[node.outputs.index(rv)]
+    to_inputs = dict(zip(holders, node.inputs, strict=True))
+    conds = [(msg, _rebuild(c, to_inputs)) for msg, c in _checks(held, held.type())]
+    conds = [(msg, c) for msg, c in conds if not _is_true_constant(c)]
     if not conds:
         return None, ""
     msgs = list(dict.fromkeys(msg for msg, _ in conds))
-    cond = pt.all([pt.all(c) for _, c in conds])
-    return cond, "; ".join(msgs)
+    return pt.all([pt.all(c) for _, c in conds]), "; ".join(msgs)
 
 
 _CHECKED_PARAM: dict[type, int | None] = {}
@@ -120,7 +127,8 @@ def guard_noise(eps: Variable, cond: Variable) -> Variable | None:
         return None
     node = eps.owner
     param = node.op.dist_params(node)[index]
-    guarded = pt.switch(cond, param, np.nan).astype(param.dtype)
+    # no gradient through the check: the noise stays out of the parents' gradients
+    guarded = pt.switch(disconnected_grad(cond), param, np.nan).astype(param.dtype)
     inputs = [guarded if i is param else i for i in node.inputs]
     return node.clone_with_new_inputs(inputs).outputs[node.outputs.index(eps)]
 
@@ -132,10 +140,15 @@ def without_checks(var: Variable) -> Variable:
     ``ParameterValueError``; the rewrite keeps those checks in the noise's density instead.
     Only the nodes downstream of a check are rebuilt (the model's variables are never cloned).
     """
-    memo: dict = {}
+    return _rebuild(var, {}, drop_checks=True)
+
+
+def _rebuild(var: Variable, memo: dict, *, drop_checks: bool = False) -> Variable:
+    """``var`` with the variables in ``memo`` replaced; only the nodes downstream are rebuilt."""
+    memo = dict(memo)
     for node in io_toposort(graph_inputs([var]), [var]):
         inputs = [memo.get(i, i) for i in node.inputs]
-        if isinstance(node.op, CheckParameterValue):
+        if drop_checks and isinstance(node.op, CheckParameterValue):
             memo[node.outputs[0]] = inputs[0]
         elif any(new is not old for new, old in zip(inputs, node.inputs, strict=True)):
             memo.update(zip(node.outputs, node.clone_with_new_inputs(inputs).outputs, strict=True))

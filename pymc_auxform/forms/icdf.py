@@ -118,6 +118,18 @@ def depends_on_latents(var: Variable) -> bool:
     )
 
 
+def _latent_names(var: Variable) -> str:
+    """The free variables a parameter is computed from, by name (for the user, not graph text)."""
+    names = sorted(
+        {
+            a.owner.op.name
+            for a in ancestors([var])
+            if a.owner is not None and isinstance(a.owner.op, ModelFreeRV)
+        }
+    )
+    return ", ".join(repr(n) for n in names) or "other latent variables"
+
+
 def _check_gradients(z, eps, params, name):
     """Raise FormNotApplicable unless ``z`` has a gradient w.r.t. ``eps`` and latent ``params``."""
     wrt = [eps, *(p for p in params if depends_on_latents(p))]
@@ -125,7 +137,7 @@ def _check_gradients(z, eps, params, name):
         try:
             pytensor.grad(z.sum(), var, disconnected_inputs="ignore")
         except NullTypeGradError:
-            what = "the noise" if var is eps else f"parameter {var}"
+            what = "the noise" if var is eps else f"a parameter computed from {_latent_names(var)}"
             raise FormNotApplicable(
                 f"PyTensor has no gradient of the {name} inverse CDF with respect to {what}"
             ) from None
