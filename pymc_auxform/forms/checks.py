@@ -128,9 +128,15 @@ def guard_noise(eps: Variable, cond: Variable) -> Variable | None:
     node = eps.owner
     param = node.op.dist_params(node)[index]
     # no gradient through the check: the noise stays out of the parents' gradients
-    guarded = pt.switch(disconnected_grad(cond), param, np.nan).astype(param.dtype)
+    # (in float64: a float32 constant 1 would make the noise's log density float32-accurate)
+    guarded = pt.switch(disconnected_grad(cond), pt.cast(param, "float64"), np.nan)
     inputs = [guarded if i is param else i for i in node.inputs]
-    return node.clone_with_new_inputs(inputs).outputs[node.outputs.index(eps)]
+    try:
+        new_node = node.op.make_node(*inputs)
+    except Exception:  # an Op that insists on its input types
+        inputs = [guarded.astype(param.dtype) if i is param else i for i in node.inputs]
+        new_node = node.clone_with_new_inputs(inputs)
+    return new_node.outputs[node.outputs.index(eps)]
 
 
 def without_checks(var: Variable) -> Variable:
