@@ -216,7 +216,12 @@ def _check_transform(node, rv) -> None:
     )
 
 
-_FINITE_KINDS = ("affine", "scale", "log-affine")  # forward maps finite at invalid parameters
+_FINITE_KINDS = (
+    "affine",
+    "scale",
+    "log-affine",
+    "logit-affine",
+)  # forward maps finite at invalid parameters
 
 
 def _keep_checks(rv, parts: AuxParts, form) -> AuxParts:

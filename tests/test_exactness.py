@@ -224,3 +224,13 @@ def test_left_reasons_name_user_facing_things():
         pm.Beta("p", a + 1, 2.0, shape=2)
     reason = _left(auxify(m))["p"]
     assert "'a'" in reason and "{" not in reason and "ExpandDims" not in reason
+
+
+def test_logitnormal_is_rewritten_exactly():
+    with pm.Model() as m:
+        mu = pm.Normal("mu", 0.0, 2.0)
+        s = pm.Normal("s", 1.0, 1.0)  # may be <= 0: the check must be kept
+        pm.LogitNormal("p", mu=mu, sigma=s, shape=2)
+    aux = auxify(m, exclude=["s"])
+    assert {r.name: r.form for r in report(aux).rewritten} == {"mu": "affine", "p": "logit-affine"}
+    assert assert_change_of_variables(m, aux, n_points=8) >= 2

@@ -82,6 +82,7 @@ FAMILIES = {
     ),
     "Weibull": lambda n, r, p, s: pm.Weibull(n, alpha=1.5, beta=_scale(r, p), shape=s),
     "LogNormal": lambda n, r, p, s: pm.LogNormal(n, _loc(r, p), _scale(r, p), shape=s),
+    "LogitNormal": lambda n, r, p, s: pm.LogitNormal(n, _loc(r, p), _scale(r, p), shape=s),
     "TruncatedNormal": lambda n, r, p, s: pm.TruncatedNormal(
         n,
         _loc(r, p),

@@ -219,6 +219,26 @@ def register_fallback_form(applies: Callable[[object], bool]) -> Callable[[type[
     return decorator
 
 
+_NAMED_FORMS: dict[str, Form] = {}
+
+
+def _is_custom_dist(op) -> bool:
+    from pymc.distributions.custom import CustomSymbolicDistRV
+
+    return isinstance(op, CustomSymbolicDistRV)
+
+
+def register_named_form(name: str) -> Callable[[type[Form]], type[Form]]:
+    """Class decorator: a :class:`Form` for the distributions PyMC builds as a ``CustomDist``
+    (their Op type is made on the fly), by the distribution's name (e.g. ``"LogitNormal"``)."""
+
+    def decorator(form_cls: type[Form]) -> type[Form]:
+        _NAMED_FORMS[name] = form_cls()
+        return form_cls
+
+    return decorator
+
+
 def get_form(op) -> Form | None:
     """Return the :class:`Form` for a random-variable ``Op`` (``None`` if there is none).
 
@@ -235,7 +255,9 @@ def get_form(op) -> Form | None:
         get_form(pm.Normal.dist().owner.op).kind  # "affine"
         get_form(pm.Beta.dist(2, 3).owner.op).kind  # "icdf"
     """
-    form = _form_registry(op)
+    form = _NAMED_FORMS.get(type(op).__name__) if _is_custom_dist(op) else None
+    if form is None:
+        form = _form_registry(op)
     if form is None:
         form = next((f for applies, f in _FALLBACK_FORMS if applies(op)), None)
     return form
@@ -497,4 +519,5 @@ __all__ = [
     "is_standard_normal",
     "register_fallback_form",
     "register_form",
+    "register_named_form",
 ]

@@ -22,6 +22,7 @@ in distribution (its density does not depend on the parents where they are valid
 from __future__ import annotations
 
 import numpy as np
+import pymc as pm
 import pytensor.tensor as pt
 
 from pymc.logprob.basic import _logprob_helper
@@ -37,8 +38,11 @@ def _checks(rv, value) -> list[tuple[str, Variable]]:
     """``(message, condition)`` of every parameter check in PyMC's logp of ``rv`` at ``value``."""
     try:
         logp = _logprob_helper(rv, value)
-    except NotImplementedError:
-        return []
+    except NotImplementedError:  # e.g. a CustomDist: PyMC derives its logp from its graph
+        try:
+            logp = pm.logp(rv, value, warn_rvs=False)
+        except Exception:
+            return []
     found = []
     for node in applys_between([value, *rv.owner.inputs], [logp]):
         if isinstance(node.op, CheckParameterValue):

@@ -88,8 +88,6 @@ def _row(name: str) -> dict:
         return {"form": "left", "map": "", "note": "no auxiliary form is registered"}
     summary = form.summary or (form.__doc__ or "").strip().splitlines()[0]
     note = ""
-    if name == "LogitNormal":  # a CustomDist without a scan: the scan form refuses it
-        return {"form": "left", "map": "", "note": "its CustomDist draws outside a scan"}
     if form.kind == "icdf":
         note = (
             "only when a parameter is latent; left (with the reason) where PyTensor has no "

@@ -52,6 +52,7 @@ from pymc_auxform.forms.base import (
     is_constant_value,
     lam_tensor,
     register_form,
+    register_named_form,
 )
 
 
@@ -232,4 +233,31 @@ class LogNormalForm(Form):
         )
 
 
-__all__ = ["FAMILIES", "FORMS", "Family", "LogNormalForm"]
+@register_named_form("LogitNormal")
+class LogitNormalForm(Form):
+    r"""``LogitNormal(mu, sigma)``: :math:`z = \mathrm{expit}(\mu + \sigma\epsilon)`, :math:`\epsilon \sim N(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 2.0)
+            pm.LogitNormal("p", mu=mu, sigma=0.5, shape=3)
+
+        aux = auxify(m)  # p = expit(mu + 0.5 * p_eps), p_eps ~ Normal(0, 1)
+    """
+
+    kind = "logit-affine"
+    summary = "z = expit(mu + sigma * eps), eps ~ Normal(0, 1)"
+
+    def rewrite(self, rv, lam=0.0):
+        mu, sigma = dist_params(rv)
+        eps = pm.Normal.dist(size=batch_shape(rv))
+        return AuxParts([Noise(eps)], lambda e: pt.sigmoid(mu + sigma * e))
+
+
+__all__ = ["FAMILIES", "FORMS", "Family", "LogNormalForm", "LogitNormalForm"]
