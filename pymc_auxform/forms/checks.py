@@ -27,6 +27,7 @@ import pytensor.tensor as pt
 
 from pymc.logprob.basic import _logprob_helper
 from pymc.logprob.utils import CheckParameterValue
+from pymc.model.fgraph import ModelVar
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, applys_between, graph_inputs, io_toposort
@@ -61,6 +62,14 @@ def _is_true_constant(cond: Variable) -> bool:
         return False
 
 
+def _uncloned(cond: Variable, rv: Variable) -> Variable:
+    """``cond`` with clones of the model's variables (made by a logp) mapped back to ``rv``'s."""
+    own = {a.owner.op: a for a in ancestors([rv]) if a.owner and isinstance(a.owner.op, ModelVar)}
+    found = [a for a in ancestors([cond]) if a.owner and isinstance(a.owner.op, ModelVar)]
+    fix = {a: own[a.owner.op] for a in found if a.owner.op in own and own[a.owner.op] is not a}
+    return _rebuild(cond, fix) if fix else cond
+
+
 def parameter_checks(rv: Variable) -> tuple[Variable | None, str]:
     """The conjunction of the parameter checks of ``rv``'s log density, and their messages.
 
@@ -83,7 +92,10 @@ def parameter_checks(rv: Variable) -> tuple[Variable | None, str]:
     holders = [i.type() for i in node.inputs]
     held = node.clone_with_new_inputs(holders).outputs[node.outputs.index(rv)]
     to_inputs = dict(zip(holders, node.inputs, strict=True))
-    conds = [(msg, _rebuild(c, to_inputs)) for msg, c in _checks(held, held.type())]
+    try:
+        conds = [(msg, _rebuild(c, to_inputs)) for msg, c in _checks(held, held.type())]
+    except Exception:  # a logp that reads its inputs' graphs (AR's init_dist): use the real ones
+        conds = [(msg, _uncloned(c, rv)) for msg, c in _checks(rv, rv.type())]
     conds = [(msg, c) for msg, c in conds if not _is_true_constant(c)]
     if not conds:
         return None, ""
