@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pymc as pm
@@ -18,6 +18,8 @@ import pytensor
 import pytensor.tensor as pt
 
 from pymc.distributions.transforms import _default_transform
+from pymc.logprob.abstract import MeasurableOp, ValuedRV, _logprob
+from pymc.logprob.rewriting import early_measurable_ir_rewrites_db
 from pymc.model.fgraph import (
     ModelFreeRV,
     fgraph_from_model,
@@ -26,13 +28,43 @@ from pymc.model.fgraph import (
     model_from_fgraph,
 )
 from pymc.util import get_transformed_name
-from pytensor.graph.basic import Variable
+from pytensor.graph.basic import Variable, equal_computations
 from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.graph.rewriting.utils import rewrite_graph
 
+from pymc_auxform._initvals import initvals_removed, restore_initvals
 from pymc_auxform._util import dist_name, is_discrete, is_one_lam, is_zero_lam
-from pymc_auxform.forms import FormNotApplicable, get_form
+from pymc_auxform.forms import AuxParts, FormNotApplicable, get_form
+from pymc_auxform.forms.checks import guard_noise, parameter_checks
 from pymc_auxform.report import AuxformInfo, AuxReport, Left, Rewritten, attach_report
+
+
+class _ObservedRewritten(MeasurableOp, AuxformInfo):
+    """A rewritten variable that ``pm.observe`` made observed: it has no density to give."""
+
+
+@_logprob.register(_ObservedRewritten)
+def _observed_rewritten_logp(op, values, *inputs, **kwargs):
+    name = op.name
+    raise ValueError(
+        f"{name!r} was rewritten by auxify ({name} = g({name}_eps)) and cannot be observed in "
+        f"the auxiliary model: observe the original model (pm.observe(model, {{{name!r}: ...}})),"
+        " then auxify it."
+    )
+
+
+@node_rewriter([AuxformInfo])
+def _find_observed_rewritten(fgraph, node):
+    """Mark a rewritten variable that is observed, so that its logp raises a clear error."""
+    if isinstance(node.op, _ObservedRewritten):
+        return None
+    if any(isinstance(client.op, ValuedRV) for client, _ in fgraph.clients[node.outputs[0]]):
+        return [_ObservedRewritten(node.op.name)(node.inputs[0])]
+    return None
+
+
+early_measurable_ir_rewrites_db.register("auxform_observed", _find_observed_rewritten, "basic")
 
 
 def noise_name(name: str, suffix: str = "eps") -> str:
@@ -53,6 +85,7 @@ class RewriteContext:
     lams: dict[str, float | np.ndarray]
     taken: set[str]
     why: dict[str, str] = field(default_factory=dict)
+    check_bounds: bool = True
     report: AuxReport = field(default_factory=AuxReport)
 
 
@@ -72,20 +105,15 @@ def rewrite_model(
     name to its centering (default 0, the full auxiliary form); ``why`` maps a name to a line
     that explains its centering (shown in the report).
     """
-    try:
+    with initvals_removed(model) as initvals:
         fgraph, _ = fgraph_from_model(model)
-    except NotImplementedError as err:
-        custom = [rv.name for rv, v in model.rvs_to_initial_values.items() if v is not None]
-        raise ValueError(
-            f"auxify cannot rewrite a model with custom initial values (variables {custom}). "
-            "Remove `initval=` from those variables; pass initial points to pm.sample instead."
-        ) from err
     ctx = RewriteContext(
         wanted=None if var_names is None else set(var_names),
         excluded=set(exclude),
         lams=dict(lams or {}),
         taken=set(model.named_vars) | {v.name for v in model.value_vars} | set(model.coords),
         why=dict(why or {}),
+        check_bounds=model.check_bounds,
     )
     # Creation tracebacks of the new nodes cost more than the rewrite itself on large models.
     with pytensor.config.change_flags(traceback__limit=0):
@@ -96,6 +124,8 @@ def rewrite_model(
     ctx.report.rewritten.sort(key=lambda r: order[r.name])
     ctx.report.left.sort(key=lambda r: order[r.name])
     attach_report(new_model, ctx.report)
+    if initvals:
+        restore_initvals(new_model, initvals, ctx.report)
     return new_model, ctx.report
 
 
@@ -133,7 +163,7 @@ def _rewrite_one(node, rv, ctx: RewriteContext):
         return None
     lam = ctx.lams.get(name, 0.0)
     try:
-        parts, form = _plan(node, rv, lam)
+        parts, form = _plan(node, rv, lam, check_bounds=ctx.check_bounds)
     except FormNotApplicable as err:
         if ctx.wanted is not None and not is_one_lam(lam):
             raise ValueError(f"Variable {name!r} ({dist}) cannot be rewritten: {err}.") from None
@@ -144,27 +174,78 @@ def _rewrite_one(node, rv, ctx: RewriteContext):
     return det
 
 
-def _plan(node, rv, lam):
-    """Pick the form of a free variable ``rv`` and build its parts (raise FormNotApplicable)."""
+def _plan(node, rv, lam, *, check_bounds: bool = True):
+    """Pick the form of a free variable ``rv`` and build its parts (raise FormNotApplicable).
+
+    With ``check_bounds`` the parts keep the original's parameter checks (see
+    :mod:`pymc_auxform.forms.checks`).
+    """
     if is_discrete(rv):
         raise FormNotApplicable("discrete variables have no auxiliary form")
     form = get_form(rv.owner.op)
     if form is None:
         raise FormNotApplicable(f"no auxiliary form is registered for {dist_name(rv)}")
-    default = _default_transform(rv.owner.op, rv)
-    transform = node.op.transform
-    if type(transform) is not type(default):
-        raise FormNotApplicable(
-            f"it has a user-chosen value transform ({type(transform).__name__}) that the "
-            "rewrite would drop; exclude it or remove the transform"
-        )
+    _check_transform(node, rv)
     if is_one_lam(lam):
         raise FormNotApplicable("kept centered (centering lam = 1)")
     if not is_zero_lam(lam) and not form.supports_partial:
         raise FormNotApplicable(f"the {form.kind} form has no partial centering (lam = {lam})")
     if np.ndim(lam) > 0:
         _check_lam_shape(node.op.name, lam, rv)
-    return form.rewrite(rv, lam=lam), form
+    parts = form.rewrite(rv, lam=lam)
+    if check_bounds:
+        parts = _keep_checks(rv, parts, form)
+    return parts, form
+
+
+def _check_transform(node, rv) -> None:
+    """Refuse a user-chosen value transform (compared by value, not by type): it would be dropped."""
+    default = _default_transform(rv.owner.op, rv)
+    transform = node.op.transform
+    if transform is None and default is None:
+        return
+    if transform is not None and default is not None and type(transform) is type(default):
+        x = rv.type()
+        inputs = rv.owner.inputs
+        if equal_computations([transform.forward(x, *inputs)], [default.forward(x, *inputs)]):
+            return
+    what = type(transform).__name__ if transform is not None else "no transform"
+    raise FormNotApplicable(
+        f"it has a user-chosen value transform ({what}) that may restrict its support and "
+        "that the rewrite would drop; exclude it or remove the transform"
+    )
+
+
+_FINITE_KINDS = (
+    "affine",
+    "scale",
+    "log-affine",
+    "logit-affine",
+)  # forward maps finite at invalid parameters
+
+
+def _keep_checks(rv, parts: AuxParts, form) -> AuxParts:
+    """Put the original's parameter checks into the first noise's density (and keep z finite)."""
+    cond, msg = parameter_checks(rv)
+    if cond is None:
+        return parts
+    first = parts.noises[0]
+    guarded = guard_noise(first.rv, cond)
+    if guarded is None:
+        raise FormNotApplicable(
+            f"its parameter checks ({msg}) cannot be kept in the density of its noise "
+            f"({dist_name(first.rv)})"
+        )
+    forward = parts.forward
+    if form.kind not in _FINITE_KINDS:
+        # where the parameters are invalid the map may be NaN: -inf + NaN would be NaN
+
+        def forward(*noises, _f=parts.forward):
+            z = _f(*noises)
+            return pt.switch(cond, z, pt.zeros_like(z))
+
+    noises = [replace(first, rv=guarded), *parts.noises[1:]]
+    return replace(parts, noises=noises, forward=forward)
 
 
 def _check_lam_shape(name, lam, rv) -> None:

@@ -9,36 +9,19 @@ import pytensor.tensor as pt
 import pytest
 
 from pymc.pytensorf import collect_default_updates
-from pytensor.compile.mode import Mode
 from scipy import stats
 
 from pymc_auxform import auxify, report
 from pymc_auxform.reference_models import dbn
+from tests.oracles import FAST, assert_same_logp, assert_same_prior
 
-MODE = Mode(linker="py", optimizer=None)
+MODE = FAST
 N = 2000  # batch copies: one draw of a batched model = N iid prior draws
-
-
-def assert_same_logp(aux, hand, seed=0, n_points=3, rename=None):
-    """``rename`` maps a point of ``aux`` to one of ``hand`` (default: same names)."""
-    f_aux, f_hand = aux.compile_logp(mode=MODE), hand.compile_logp(mode=MODE)
-    rng = np.random.default_rng(seed)
-    start = aux.initial_point()
-    for _ in range(n_points):
-        point = {name: rng.normal(size=np.shape(x)) for name, x in start.items()}
-        other = rename(point) if rename else point
-        assert set(other) == {v.name for v in hand.value_vars}
-        np.testing.assert_allclose(f_aux(point), f_hand(other), rtol=1e-8)
 
 
 def assert_same_batched_prior(m_aux, m_ref, name, seed=1):
     """KS per element along the last axes of two ``(N, ...)`` draws."""
-    (a,) = pm.draw([m_aux[name]], random_seed=seed, mode=MODE)
-    (b,) = pm.draw([m_ref[name]], random_seed=seed + 1, mode=MODE)
-    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
-    for j in range(a.shape[1]):
-        p = stats.ks_2samp(a[:, j], b[:, j]).pvalue
-        assert p > 1e-3, f"{name}[..., {j}]: KS p-value {p:.2g}"
+    assert_same_prior(m_aux, m_ref, [name], seed=seed, batch=N, mode=MODE)
 
 
 # --- GaussianRandomWalk / RandomWalk ------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Registry of auxiliary forms, one small class per family (see :mod:`pymc_auxform.forms.base`)."""
 
-from pymc_auxform.forms import icdf, multivariate, recurrent, scan, univariate
+from pymc_auxform.forms import icdf, multivariate, recurrent, scan, truncated, univariate
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -25,5 +25,6 @@ __all__ = [
     "recurrent",
     "register_form",
     "scan",
+    "truncated",
     "univariate",
 ]

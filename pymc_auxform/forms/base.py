@@ -18,9 +18,12 @@ import numpy as np
 import pytensor.tensor as pt
 
 from pytensor.graph.basic import Constant, Variable
+from pytensor.raise_op import Assert
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.type_other import NoneTypeT
+
+from pymc_auxform._util import is_zero_lam, static_shape
 
 
 @dataclass
@@ -149,6 +152,8 @@ class Form:
 
     kind: ClassVar[str] = "form"
     supports_partial: ClassVar[bool] = False
+    summary: ClassVar[str] = ""
+    """The map and the noise in one line (shown in the docs' table of forms)."""
 
     def rewrite(self, rv: TensorVariable, lam=0.0) -> AuxParts:
         """Return the noise variables and the forward map for ``rv`` (raise FormNotApplicable)."""
@@ -214,6 +219,26 @@ def register_fallback_form(applies: Callable[[object], bool]) -> Callable[[type[
     return decorator
 
 
+_NAMED_FORMS: dict[str, Form] = {}
+
+
+def _is_custom_dist(op) -> bool:
+    from pymc.distributions.custom import CustomSymbolicDistRV
+
+    return isinstance(op, CustomSymbolicDistRV)
+
+
+def register_named_form(name: str) -> Callable[[type[Form]], type[Form]]:
+    """Class decorator: a :class:`Form` for the distributions PyMC builds as a ``CustomDist``
+    (their Op type is made on the fly), by the distribution's name (e.g. ``"LogitNormal"``)."""
+
+    def decorator(form_cls: type[Form]) -> type[Form]:
+        _NAMED_FORMS[name] = form_cls()
+        return form_cls
+
+    return decorator
+
+
 def get_form(op) -> Form | None:
     """Return the :class:`Form` for a random-variable ``Op`` (``None`` if there is none).
 
@@ -230,7 +255,9 @@ def get_form(op) -> Form | None:
         get_form(pm.Normal.dist().owner.op).kind  # "affine"
         get_form(pm.Beta.dist(2, 3).owner.op).kind  # "icdf"
     """
-    form = _form_registry(op)
+    form = _NAMED_FORMS.get(type(op).__name__) if _is_custom_dist(op) else None
+    if form is None:
+        form = _form_registry(op)
     if form is None:
         form = next((f for applies, f in _FALLBACK_FORMS if applies(op)), None)
     return form
@@ -292,8 +319,9 @@ def batch_shape(rv: TensorVariable) -> tuple | TensorVariable:
         batch_shape(pm.Normal.dist(0.0, 1.0, shape=(2, 3)))  # (2, 3)
         batch_shape(pm.Normal.dist(pt.vector("mu"), 1.0))  # symbolic: broadcast of the parameters
     """
-    if all(s is not None for s in rv.type.shape):
-        return tuple(int(s) for s in rv.type.shape)
+    shape = static_shape(rv)
+    if shape is not None:
+        return shape
     size = rv.owner.op.size_param(rv.owner)
     if size is not None and not isinstance(size.type, NoneTypeT):
         return size
@@ -311,8 +339,36 @@ def is_constant_value(var: Variable, value: float) -> bool:
     return bool(found == value)
 
 
-def is_zero_lam(lam) -> bool:
-    return np.all(np.asarray(lam) == 0)
+def lam_tensor(lam, rv: TensorVariable) -> TensorVariable:
+    """A centering ``lam`` as a tensor; per element, with a clear error if ``rv``'s shape changes.
+
+    A per-element ``lam`` is fixed for the shape the variable had when it was rewritten; after
+    ``pm.set_data`` changes that shape there is no ``lam`` for the new elements, so evaluating the
+    model raises an error that names the variable and says what to do.
+    """
+    lam_t = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+    if lam_t.ndim == 0 or static_shape(rv) is not None:
+        return lam_t
+    shape = batch_shape(rv)
+    shape = [shape[i] for i in range(-lam_t.ndim, 0)]
+    ok = pt.all([pt.eq(s, n) for s, n in zip(shape, np.shape(lam), strict=True) if n != 1])
+    name = rv.name or "this variable"
+    msg = (
+        f"The centering of {name!r} was given per element for shape {np.shape(lam)}, and "
+        f"{name!r} now has another shape (after pm.set_data?). Call auxify again on the "
+        "original model after changing the data, or give a scalar centering."
+    )
+    return Assert(msg)(lam_t, ok)
+
+
+def is_standard_normal(rv: Variable) -> bool:
+    """Whether ``rv`` is a ``Normal(0, 1)`` random variable (constants, any shape)."""
+    from pytensor.tensor.random.basic import NormalRV
+
+    if rv.owner is None or not isinstance(rv.owner.op, NormalRV):
+        return False
+    mu, sigma = dist_params(rv)
+    return is_constant_value(mu, 0) and is_constant_value(sigma, 1)
 
 
 class LocScaleForm(Form):
@@ -380,7 +436,7 @@ class LocScaleForm(Form):
         if is_zero_lam(lam):
             eps = self.noise(0.0, 1.0, other, size)
             return AuxParts([Noise(eps)], lambda e: loc + scale * e)
-        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        lam = lam_tensor(lam, rv)
         eta = self.noise(lam * loc, scale**lam, other, size)
         return AuxParts(
             [Noise(eta)], lambda e: loc + scale ** (1 - lam) * (e - lam * loc), detail="partial"
@@ -444,7 +500,7 @@ class ScaleForm(Form):
         if is_zero_lam(lam):
             eps = self.noise(1.0, other, size)
             return AuxParts([Noise(eps)], lambda e: scale * e)
-        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        lam = lam_tensor(lam, rv)
         eta = self.noise(scale**lam, other, size)
         return AuxParts([Noise(eta)], lambda e: scale ** (1 - lam) * e, detail="partial")
 
@@ -459,6 +515,9 @@ __all__ = [
     "batch_shape",
     "dist_params",
     "get_form",
+    "is_constant_value",
+    "is_standard_normal",
     "register_fallback_form",
     "register_form",
+    "register_named_form",
 ]

@@ -23,7 +23,6 @@ to the shape parameters, so a Beta with latent shapes is left as it is, with tha
 
 from __future__ import annotations
 
-import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
@@ -37,6 +36,7 @@ from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.random.op import RandomVariable
 
+from pymc_auxform._util import dist_name, is_discrete, is_zero_lam, static_shape
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -46,6 +46,7 @@ from pymc_auxform.forms.base import (
     dist_params,
     register_fallback_form,
 )
+from pymc_auxform.forms.checks import without_checks
 
 
 def has_icdf(op) -> bool:
@@ -66,7 +67,7 @@ def has_icdf(op) -> bool:
         return False
     if getattr(op, "ndim_supp", None) != 0:
         return False
-    if str(getattr(op, "dtype", "float")).startswith(("int", "uint", "bool")):
+    if is_discrete(op):
         return False
     return _icdf.dispatch(type(op)) is not _icdf.dispatch(object)
 
@@ -104,11 +105,11 @@ def icdf_map(rv, eps):
         log_1mu = _std_normal_logcdf(-eps)
         log_p = pt.logaddexp(log_lo + log_1mu, log_hi + log_u)
         z = pm.logprob.icdf(base, pt.exp(log_p), warn_rvs=False)
-        return pt.clip(z, lower, upper)
-    return pm.logprob.icdf(rv, pt.exp(log_u), warn_rvs=False)
+        return without_checks(pt.clip(z, lower, upper))
+    return without_checks(pm.logprob.icdf(rv, pt.exp(log_u), warn_rvs=False))
 
 
-def _depends_on_latents(var: Variable) -> bool:
+def depends_on_latents(var: Variable) -> bool:
     """Whether ``var`` is computed from a free variable of the model being rewritten."""
     if isinstance(var, Constant):
         return False
@@ -117,14 +118,26 @@ def _depends_on_latents(var: Variable) -> bool:
     )
 
 
+def _latent_names(var: Variable) -> str:
+    """The free variables a parameter is computed from, by name (for the user, not graph text)."""
+    names = sorted(
+        {
+            a.owner.op.name
+            for a in ancestors([var])
+            if a.owner is not None and isinstance(a.owner.op, ModelFreeRV)
+        }
+    )
+    return ", ".join(repr(n) for n in names) or "other latent variables"
+
+
 def _check_gradients(z, eps, params, name):
     """Raise FormNotApplicable unless ``z`` has a gradient w.r.t. ``eps`` and latent ``params``."""
-    wrt = [eps, *(p for p in params if _depends_on_latents(p))]
+    wrt = [eps, *(p for p in params if depends_on_latents(p))]
     for var in wrt:
         try:
             pytensor.grad(z.sum(), var, disconnected_inputs="ignore")
         except NullTypeGradError:
-            what = "the noise" if var is eps else f"parameter {var}"
+            what = "the noise" if var is eps else f"a parameter computed from {_latent_names(var)}"
             raise FormNotApplicable(
                 f"PyTensor has no gradient of the {name} inverse CDF with respect to {what}"
             ) from None
@@ -138,7 +151,7 @@ def _params(rv):
 
 
 def _shape(rv):
-    if isinstance(rv.owner.op, TruncatedRV) and not all(s is not None for s in rv.type.shape):
+    if isinstance(rv.owner.op, TruncatedRV) and static_shape(rv) is None:
         return batch_shape(_truncated_parts(rv)[0])
     return batch_shape(rv)
 
@@ -166,23 +179,26 @@ class IcdfForm(Form):
         print(report(auxify(m)))  # p and w: form "icdf"
     """
 
+    summary = (
+        "z = F^-1(Phi(eps)), eps ~ Normal(0, 1) (pm.Truncated: F^-1 between F(lower), F(upper))"
+    )
     kind = "icdf"
     supports_partial = False
 
     def rewrite(self, rv, lam=0.0):
-        if not np.all(np.asarray(lam) == 0):  # pragma: no cover - auxify checks supports_partial
+        if not is_zero_lam(lam):  # pragma: no cover - auxify checks supports_partial
             raise FormNotApplicable("the icdf form has no partial centering")
         params = _params(rv)
-        if not any(_depends_on_latents(p) for p in params):
+        if not any(depends_on_latents(p) for p in params):
             raise FormNotApplicable(
                 "its parameters do not depend on other latent variables, so the icdf form "
                 "would only add cost"
             )
         eps = pm.Normal.dist(size=_shape(rv))
-        name = rv.owner.op._print_name[0] if hasattr(rv.owner.op, "_print_name") else "this"
+        name = dist_name(rv)
         probe = eps.type()
         _check_gradients(icdf_map(rv, probe), probe, params, name)
         return AuxParts([Noise(eps)], lambda e: icdf_map(rv, e))
 
 
-__all__ = ["IcdfForm", "has_icdf", "icdf_map"]
+__all__ = ["IcdfForm", "depends_on_latents", "has_icdf", "icdf_map"]

@@ -22,6 +22,7 @@ from pymc.distributions.multivariate import MvStudentTRV, ZeroSumNormalRV
 from pytensor.tensor.random.basic import MvNormalRV
 from pytensor.tensor.type_other import NoneTypeT
 
+from pymc_auxform._util import static_shape
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -35,8 +36,9 @@ from pymc_auxform.forms.base import (
 
 def _batch_shape(rv, params):
     """Full shape of a one-core-dim ``rv`` from its size or the broadcast of its ``(mu, cov)``."""
-    if all(s is not None for s in rv.type.shape):
-        return tuple(int(s) for s in rv.type.shape)
+    shape = static_shape(rv)
+    if shape is not None:
+        return shape
     size = rv.owner.op.size_param(rv.owner)
     mu, cov = params
     if size is not None and not isinstance(size.type, NoneTypeT):
@@ -87,6 +89,7 @@ class MvNormalForm(Form):
         aux = auxify(m)  # z = chol(cov) @ z_eps, z_eps ~ N(0, I) with shape (4, 3)
     """
 
+    summary = "z = mu + chol(cov) @ eps, eps ~ Normal(0, I)"
     kind = "multivariate"
 
     def rewrite(self, rv, lam=0.0):
@@ -116,6 +119,7 @@ class MvStudentTForm(Form):
         aux = auxify(m)
     """
 
+    summary = "z = mu + chol(scale) @ eps, eps ~ MvStudentT(nu, 0, I)"
     kind = "multivariate"
 
     def rewrite(self, rv, lam=0.0):
@@ -146,6 +150,7 @@ class ZeroSumNormalForm(Form):
         aux = auxify(m)  # a = s * a_eps, a_eps ~ ZeroSumNormal(1), dims "g"
     """
 
+    summary = "z = sigma * eps, eps ~ ZeroSumNormal(1)"
     kind = "multivariate"
 
     def rewrite(self, rv, lam=0.0):
@@ -154,9 +159,8 @@ class ZeroSumNormalForm(Form):
             raise FormNotApplicable("already standard (sigma 1): nothing to rewrite")
         n_axes = pt.get_vector_length(support_shape)
         size = rv.owner.op.size_param(rv.owner)
-        if all(s is not None for s in rv.type.shape):
-            shape = tuple(int(s) for s in rv.type.shape)
-        else:
+        shape = static_shape(rv)
+        if shape is None:
             shape = (*tuple(size), *tuple(support_shape))
         eps = pm.ZeroSumNormal.dist(sigma=1.0, n_zerosum_axes=n_axes, shape=shape)
         return AuxParts([Noise(eps)], lambda e: sigma * e)

@@ -27,9 +27,9 @@ import pytensor.tensor as pt
 from pymc.distributions.timeseries import AutoRegressiveRV, RandomWalkRV
 from pytensor.graph.basic import Constant
 from pytensor.graph.traversal import ancestors
-from pytensor.tensor.random.basic import NormalRV
 from pytensor.tensor.random.type import RandomType
 
+from pymc_auxform._util import dist_name, static_shape
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -38,7 +38,7 @@ from pymc_auxform.forms.base import (
     batch_shape,
     dist_params,
     get_form,
-    is_constant_value,
+    is_standard_normal,
     register_form,
 )
 
@@ -71,7 +71,7 @@ def component_parts(rv, what: str) -> AuxParts:
     if op.ndim_supp != 0:
         raise FormNotApplicable(f"its {what} distribution is multivariate, which is not supported")
     form = get_form(op)
-    name = getattr(op, "_print_name", (type(op).__name__,))[0]
+    name = dist_name(rv)
     if form is None:
         raise FormNotApplicable(f"its {what} distribution ({name}) has no auxiliary form")
     try:
@@ -85,21 +85,15 @@ def component_parts(rv, what: str) -> AuxParts:
     return parts
 
 
-def _is_std_normal(noise_rv) -> bool:
-    if not isinstance(noise_rv.owner.op, NormalRV):
-        return False
-    mu, sigma = dist_params(noise_rv)
-    return is_constant_value(mu, 0) and is_constant_value(sigma, 1)
-
-
 def _shape_vector(shape):
     return pt.as_tensor(shape, dtype="int64", ndim=1) if isinstance(shape, tuple) else shape
 
 
 def _full_shape(rv, batch_and_first, extra):
     """Static shape of ``rv`` if known, else ``batch_and_first`` with ``extra`` added on the last axis."""
-    if all(s is not None for s in rv.type.shape):
-        return tuple(int(s) for s in rv.type.shape)
+    shape = static_shape(rv)
+    if shape is not None:
+        return shape
     vec = _shape_vector(batch_and_first)
     return pt.concatenate([vec[:-1], [vec[-1] + extra]])
 
@@ -135,6 +129,7 @@ class RandomWalkForm(Form):
         aux = auxify(m)  # z = cumsum([z_eps[0], s * z_eps[1:]])
     """
 
+    summary = "z = cumsum([g0(eps_0), g(eps_1..T)]) (g0, g: forms of init_dist and innovations)"
     kind = "innovations"
 
     def rewrite(self, rv, lam=0.0):
@@ -147,7 +142,9 @@ class RandomWalkForm(Form):
             rest = _time_last(innov_parts.forward(innov_noise))
             return pt.cumsum(pt.concatenate([first, rest], axis=-1), axis=-1)
 
-        if _is_std_normal(init_parts.noises[0].rv) and _is_std_normal(innov_parts.noises[0].rv):
+        if is_standard_normal(init_parts.noises[0].rv) and is_standard_normal(
+            innov_parts.noises[0].rv
+        ):
             shape = _full_shape(rv, _rw_init_shape(init), steps)
             eps = pm.Normal.dist(size=shape)
             return AuxParts(
@@ -239,6 +236,7 @@ class ARForm(Form):
         aux = auxify(m)  # z is a scan of z_eps
     """
 
+    summary = "z_t = rho_0 + sum_i rho_i z_{t-i} + sigma * eps_t (a scan), eps ~ Normal(0, 1)"
     kind = "innovations"
 
     def rewrite(self, rv, lam=0.0):
@@ -258,7 +256,7 @@ class ARForm(Form):
             )
 
         init_shape = batch_shape(init)
-        if _is_std_normal(init_parts.noises[0].rv):
+        if is_standard_normal(init_parts.noises[0].rv):
             eps = pm.Normal.dist(size=_full_shape(rv, init_shape, steps))
             return AuxParts([Noise(eps)], lambda e: recursion(e[..., :order], e[..., order:]))
         innov = pm.Normal.dist(size=_innov_shape(init_shape, steps))

@@ -32,6 +32,7 @@ from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.random.type import RandomType
 from pytensor.tensor.type_other import NoneTypeT
 
+from pymc_auxform._util import dist_name
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -130,7 +131,7 @@ def _step_noise(rv_node, n_steps, templates, non_seqs) -> _StepNoise:
     """Standard noise of all steps of one random step of a scan, and its inner replacement."""
     inner_rv = rv_node.default_output()
     form = get_form(rv_node.op)
-    name = getattr(rv_node.op, "_print_name", (type(rv_node.op).__name__,))[0]
+    name = dist_name(inner_rv)
     if not isinstance(form, LocScaleForm | ScaleForm):
         raise FormNotApplicable(
             f"its scan draws a {name} at every step, which has no loc-scale form"
@@ -270,6 +271,9 @@ class ScanForm(Form):
         aux = auxify(m)  # z = scan of z_eps, z_eps ~ N(0, 1) with shape (20,)
     """
 
+    summary = (
+        "CustomDist of a scan: x_t = loc_t + scale_t * eps_t inside the scan, eps a root noise"
+    )
     kind = "innovations"
 
     def rewrite(self, rv, lam=0.0):

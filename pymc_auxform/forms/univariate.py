@@ -1,13 +1,26 @@
-"""Exact affine, scale and log-affine forms of univariate continuous families.
+r"""Exact affine, scale and log-affine forms of univariate continuous families, from one table.
 
-Every class here is one family: which parameters are location and scale, and how to build the
-standardized member. The math lives in :class:`~pymc_auxform.forms.base.LocScaleForm` and
-:class:`~pymc_auxform.forms.base.ScaleForm`.
+Each row of :data:`FAMILIES` says, for one family, which of its parameters are the location and
+the scale; the math is that of :class:`~pymc_auxform.forms.base.LocScaleForm` and
+:class:`~pymc_auxform.forms.base.ScaleForm`:
+
+.. math::
+
+    \text{affine:}\quad & z \sim F(\mu, \sigma, \nu) \iff z = \mu + \sigma\epsilon,\quad
+        \epsilon \sim F(0, 1, \nu),\\
+    \text{scale:}\quad & z \sim F(\nu, s) \iff z = s\,\epsilon,\quad \epsilon \sim F(\nu, 1),
+
+where :math:`\nu` are the family's other (shape) parameters, kept in the noise. Families that
+PyTensor parametrizes by a scale where PyMC uses a rate (``Exponential(lam)``, ``Gamma(alpha,
+beta)``) have :math:`s = 1/\lambda` and :math:`s = 1/\beta`. ``LogNormal`` is the one log-affine
+form, :math:`z = \exp(\mu + \sigma\epsilon)`.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -26,6 +39,7 @@ from pytensor.tensor.random.basic import (
     StudentTRV,
 )
 
+from pymc_auxform._util import is_zero_lam
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -36,369 +50,147 @@ from pymc_auxform.forms.base import (
     batch_shape,
     dist_params,
     is_constant_value,
-    is_zero_lam,
+    lam_tensor,
     register_form,
+    register_named_form,
 )
 
-# --- location-scale families: z = loc + scale * eps ------------------------------------------
 
+@dataclass(frozen=True)
+class Family:
+    """One row of the table: how to read a family's location and scale and rebuild it.
 
-@register_form(NormalRV)
-class NormalForm(LocScaleForm):
-    r"""``Normal(mu, sigma)``: :math:`z = \mu + \sigma\epsilon`, :math:`\epsilon \sim N(0, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            mu = pm.Normal("mu", 0.0, 5.0)
-            pm.Normal("z", mu, 2.0, shape=3)
-
-        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Normal(0, 1)
+    Parameters
+    ----------
+    dist : type
+        The PyMC distribution (``pm.Normal``); its ``.dist`` builds the noise.
+    op : type
+        The random-variable Op type the form is registered for.
+    params : tuple of str
+        Names of the Op's parameters, in the Op's order (``op.dist_params(node)``).
+    scale : str
+        Which parameter is the scale.
+    loc : str or None
+        Which parameter is the location (``None`` for a scale family).
+    fixed : mapping of str to float
+        Parameters that must be these constants for the form to apply (HalfNormal's ``loc``).
+    kwargs : callable, optional
+        Maps the Op's parameters (by name) to the keywords of ``dist.dist``; default: the same.
     """
+
+    dist: type
+    op: type
+    params: tuple[str, ...]
+    scale: str
+    loc: str | None = None
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    kwargs: Callable[..., dict] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.dist.__name__
+
+    @property
+    def kind(self) -> str:
+        return "scale" if self.loc is None else "affine"
+
+    def build(self, values: Mapping, size) -> pt.TensorVariable:
+        """The family with parameters ``values`` (by the Op's names) and batch ``size``."""
+        kwargs = self.kwargs(**values) if self.kwargs else values
+        return self.dist.dist(**kwargs, size=size)
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The shape parameters: kept as they are in the noise."""
+        return tuple(p for p in self.params if p not in (self.loc, self.scale, *self.fixed))
+
+    def math(self) -> str:
+        """The map and noise of the form, in words (also the docstring of the form)."""
+        others = list(self.others)
+        scale = {"Exponential": "1/lam", "Gamma": "1/beta"}.get(self.name, self.scale)
+        std = ", ".join([*others, *(["0"] if self.loc else []), "1"])
+        if self.loc is None:
+            return f"z = {scale} * eps, eps ~ {self.name}({std})"
+        return f"z = {self.loc} + {scale} * eps, eps ~ {self.name}({std})"
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family(pm.Normal, NormalRV, ("mu", "sigma"), "sigma", "mu"),
+    Family(pm.StudentT, StudentTRV, ("nu", "mu", "sigma"), "sigma", "mu"),
+    Family(pm.Cauchy, CauchyRV, ("alpha", "beta"), "beta", "alpha"),
+    Family(pm.Laplace, LaplaceRV, ("mu", "b"), "b", "mu"),
+    Family(pm.Logistic, LogisticRV, ("mu", "s"), "s", "mu"),
+    Family(pm.Gumbel, GumbelRV, ("mu", "beta"), "beta", "mu"),
+    Family(pm.HalfNormal, HalfNormalRV, ("loc", "sigma"), "sigma", fixed={"loc": 0.0}),
+    Family(pm.HalfCauchy, HalfCauchyRV, ("beta",), "beta"),
+    Family(pm.HalfStudentT, HalfStudentTRV, ("nu", "sigma"), "sigma"),
+    Family(pm.Exponential, ExponentialRV, ("scale",), "scale"),
+    Family(
+        pm.Gamma,
+        GammaRV,
+        ("alpha", "scale"),
+        "scale",
+        kwargs=lambda alpha, scale: {"alpha": alpha, "beta": 1 / scale},
+    ),
+    Family(pm.InverseGamma, InvGammaRV, ("alpha", "beta"), "beta"),
+    Family(pm.Weibull, WeibullBetaRV, ("alpha", "beta"), "beta"),
+)
+"""The affine and scale families, one row each (see :class:`Family`)."""
+
+
+def _read(family: Family, rv) -> dict:
+    values = dict(zip(family.params, dist_params(rv), strict=True))
+    for name, wanted in family.fixed.items():
+        if not is_constant_value(values[name], wanted):
+            raise FormNotApplicable(
+                f"{family.name} with a {name} other than {wanted:g} is not supported"
+            )
+    return values
+
+
+class _AffineTableForm(LocScaleForm):
+    family: Family
 
     def loc_scale(self, params):
-        mu, sigma = params
-        return mu, sigma, ()
+        values = dict(zip(self.family.params, params, strict=True))
+        others = tuple(values[k] for k in self.family.others)
+        return values[self.family.loc], values[self.family.scale], others
 
     def noise(self, loc, scale, other, size):
-        return pm.Normal.dist(mu=loc, sigma=scale, size=size)
+        values = dict(zip(self.family.others, other, strict=True))
+        return self.family.build({**values, self.family.loc: loc, self.family.scale: scale}, size)
+
+    def rewrite(self, rv, lam=0.0):
+        _read(self.family, rv)
+        return super().rewrite(rv, lam)
 
 
-@register_form(StudentTRV)
-class StudentTForm(LocScaleForm):
-    r"""``StudentT(nu, mu, sigma)``: :math:`z = \mu + \sigma\epsilon`, :math:`\epsilon \sim t_\nu(0, 1)`.
-
-    The degrees of freedom ``nu`` stay a parameter of the noise.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            mu = pm.Normal("mu", 0.0, 5.0)
-            pm.StudentT("z", nu=4, mu=mu, sigma=2.0)
-
-        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ StudentT(4, 0, 1)
-    """
-
-    def loc_scale(self, params):
-        nu, mu, sigma = params
-        return mu, sigma, (nu,)
-
-    def noise(self, loc, scale, other, size):
-        (nu,) = other
-        return pm.StudentT.dist(nu=nu, mu=loc, sigma=scale, size=size)
-
-
-@register_form(CauchyRV)
-class CauchyForm(LocScaleForm):
-    r"""``Cauchy(alpha, beta)``: :math:`z = \alpha + \beta\epsilon`, :math:`\epsilon \sim \mathrm{Cauchy}(0, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            mu = pm.Normal("mu", 0.0, 5.0)
-            pm.Cauchy("z", alpha=mu, beta=2.0)
-
-        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Cauchy(0, 1)
-    """
-
-    def loc_scale(self, params):
-        alpha, beta = params
-        return alpha, beta, ()
-
-    def noise(self, loc, scale, other, size):
-        return pm.Cauchy.dist(alpha=loc, beta=scale, size=size)
-
-
-@register_form(LaplaceRV)
-class LaplaceForm(LocScaleForm):
-    r"""``Laplace(mu, b)``: :math:`z = \mu + b\epsilon`, :math:`\epsilon \sim \mathrm{Laplace}(0, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            mu = pm.Normal("mu", 0.0, 5.0)
-            pm.Laplace("z", mu=mu, b=2.0)
-
-        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Laplace(0, 1)
-    """
-
-    def loc_scale(self, params):
-        mu, b = params
-        return mu, b, ()
-
-    def noise(self, loc, scale, other, size):
-        return pm.Laplace.dist(mu=loc, b=scale, size=size)
-
-
-@register_form(LogisticRV)
-class LogisticForm(LocScaleForm):
-    r"""``Logistic(mu, s)``: :math:`z = \mu + s\epsilon`, :math:`\epsilon \sim \mathrm{Logistic}(0, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            mu = pm.Normal("mu", 0.0, 5.0)
-            pm.Logistic("z", mu=mu, s=2.0)
-
-        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Logistic(0, 1)
-    """
-
-    def loc_scale(self, params):
-        mu, s = params
-        return mu, s, ()
-
-    def noise(self, loc, scale, other, size):
-        return pm.Logistic.dist(mu=loc, s=scale, size=size)
-
-
-@register_form(GumbelRV)
-class GumbelForm(LocScaleForm):
-    r"""``Gumbel(mu, beta)``: :math:`z = \mu + \beta\epsilon`, :math:`\epsilon \sim \mathrm{Gumbel}(0, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            mu = pm.Normal("mu", 0.0, 5.0)
-            pm.Gumbel("z", mu=mu, beta=2.0)
-
-        aux = auxify(m)  # z = mu + 2 * z_eps, z_eps ~ Gumbel(0, 1)
-    """
-
-    def loc_scale(self, params):
-        mu, beta = params
-        return mu, beta, ()
-
-    def noise(self, loc, scale, other, size):
-        return pm.Gumbel.dist(mu=loc, beta=scale, size=size)
-
-
-# --- positive scale families: z = scale * eps ------------------------------------------------
-
-
-@register_form(HalfNormalRV)
-class HalfNormalForm(ScaleForm):
-    r"""``HalfNormal(sigma)``: :math:`z = \sigma\epsilon`, :math:`\epsilon \sim \mathrm{HalfNormal}(1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.HalfNormal("z", sigma=s)
-
-        aux = auxify(m)  # z = s * z_eps, z_eps ~ HalfNormal(1)
-    """
+class _ScaleTableForm(ScaleForm):
+    family: Family
 
     def shape_scale(self, params):
-        loc, sigma = params
-        if not is_constant_value(loc, 0):
-            raise FormNotApplicable("HalfNormal with a non-zero location is not supported")
-        return sigma, ()
+        values = dict(zip(self.family.params, params, strict=True))
+        return values[self.family.scale], tuple(values[k] for k in self.family.others)
 
     def noise(self, scale, other, size):
-        return pm.HalfNormal.dist(sigma=scale, size=size)
+        values = dict(zip(self.family.others, other, strict=True))
+        return self.family.build({**values, self.family.scale: scale}, size)
+
+    def rewrite(self, rv, lam=0.0):
+        _read(self.family, rv)
+        return super().rewrite(rv, lam)
 
 
-@register_form(HalfCauchyRV)
-class HalfCauchyForm(ScaleForm):
-    r"""``HalfCauchy(beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{HalfCauchy}(1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.HalfCauchy("z", beta=s)
-
-        aux = auxify(m)  # z = s * z_eps, z_eps ~ HalfCauchy(1)
-    """
-
-    def shape_scale(self, params):
-        (beta,) = params
-        return beta, ()
-
-    def noise(self, scale, other, size):
-        return pm.HalfCauchy.dist(beta=scale, size=size)
+def _register(family: Family) -> type[Form]:
+    base = _ScaleTableForm if family.loc is None else _AffineTableForm
+    doc = f"``{family.name}``: {family.math()} (the {family.kind} form, one row of the table)."
+    cls = type(f"{family.name}Form", (base,), {"family": family, "__doc__": doc})
+    cls.summary = family.math()
+    return register_form(family.op)(cls)
 
 
-@register_form(HalfStudentTRV)
-class HalfStudentTForm(ScaleForm):
-    r"""``HalfStudentT(nu, sigma)``: :math:`z = \sigma\epsilon`, :math:`\epsilon \sim \mathrm{HalfStudentT}(\nu, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.HalfStudentT("z", nu=3, sigma=s)
-
-        aux = auxify(m)  # z = s * z_eps, z_eps ~ HalfStudentT(3, 1)
-    """
-
-    def shape_scale(self, params):
-        nu, sigma = params
-        return sigma, (nu,)
-
-    def noise(self, scale, other, size):
-        (nu,) = other
-        return pm.HalfStudentT.dist(nu=nu, sigma=scale, size=size)
-
-
-@register_form(ExponentialRV)
-class ExponentialForm(ScaleForm):
-    r"""``Exponential(lam)``: :math:`z = \epsilon/\lambda`, :math:`\epsilon \sim \mathrm{Exponential}(1)`.
-
-    PyTensor parametrizes the exponential by its scale :math:`1/\lambda`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.Exponential("z", lam=s)
-
-        aux = auxify(m)  # z = z_eps / s, z_eps ~ Exponential(1)
-    """
-
-    def shape_scale(self, params):
-        (scale,) = params
-        return scale, ()
-
-    def noise(self, scale, other, size):
-        return pm.Exponential.dist(scale=scale, size=size)
-
-
-@register_form(GammaRV)
-class GammaForm(ScaleForm):
-    r"""``Gamma(alpha, beta)``: :math:`z = \epsilon/\beta`, :math:`\epsilon \sim \mathrm{Gamma}(\alpha, 1)`.
-
-    PyTensor parametrizes the gamma by shape and scale :math:`1/\beta`; the shape stays a
-    parameter of the noise.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.Gamma("z", alpha=2.0, beta=s)
-
-        aux = auxify(m)  # z = z_eps / s, z_eps ~ Gamma(2, 1)
-    """
-
-    def shape_scale(self, params):
-        alpha, scale = params
-        return scale, (alpha,)
-
-    def noise(self, scale, other, size):
-        (alpha,) = other
-        return pm.Gamma.dist(alpha=alpha, beta=1 / scale, size=size)
-
-
-@register_form(InvGammaRV)
-class InverseGammaForm(ScaleForm):
-    r"""``InverseGamma(alpha, beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{InvGamma}(\alpha, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.InverseGamma("z", alpha=3.0, beta=s)
-
-        aux = auxify(m)  # z = s * z_eps, z_eps ~ InverseGamma(3, 1)
-    """
-
-    def shape_scale(self, params):
-        alpha, beta = params
-        return beta, (alpha,)
-
-    def noise(self, scale, other, size):
-        (alpha,) = other
-        return pm.InverseGamma.dist(alpha=alpha, beta=scale, size=size)
-
-
-@register_form(WeibullBetaRV)
-class WeibullForm(ScaleForm):
-    r"""``Weibull(alpha, beta)``: :math:`z = \beta\epsilon`, :math:`\epsilon \sim \mathrm{Weibull}(\alpha, 1)`.
-
-    Examples
-    --------
-    .. code-block:: python
-
-        import pymc as pm
-        from pymc_auxform import auxify
-
-        with pm.Model() as m:
-            s = pm.HalfNormal("s", 1.0)
-            pm.Weibull("z", alpha=1.5, beta=s)
-
-        aux = auxify(m)  # z = s * z_eps, z_eps ~ Weibull(1.5, 1)
-    """
-
-    def shape_scale(self, params):
-        alpha, beta = params
-        return beta, (alpha,)
-
-    def noise(self, scale, other, size):
-        (alpha,) = other
-        return pm.Weibull.dist(alpha=alpha, beta=scale, size=size)
-
-
-# --- log-affine: LogNormal -------------------------------------------------------------------
+FORMS: dict[str, type[Form]] = {f.name: _register(f) for f in FAMILIES}
+"""The form class of each family of :data:`FAMILIES`, by distribution name."""
 
 
 @register_form(LogNormalRV)
@@ -424,6 +216,7 @@ class LogNormalForm(Form):
 
     kind = "log-affine"
     supports_partial = True
+    summary = "z = exp(mu + sigma * eps), eps ~ Normal(0, 1)"
 
     def rewrite(self, rv, lam=0.0):
         mu, sigma = dist_params(rv)
@@ -431,7 +224,7 @@ class LogNormalForm(Form):
         if is_zero_lam(lam):
             eps = pm.Normal.dist(size=size)
             return AuxParts([Noise(eps)], lambda e: pt.exp(mu + sigma * e))
-        lam = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+        lam = lam_tensor(lam, rv)
         eta = pm.Normal.dist(mu=lam * mu, sigma=sigma**lam, size=size)
         return AuxParts(
             [Noise(eta)],
@@ -440,19 +233,31 @@ class LogNormalForm(Form):
         )
 
 
-__all__ = [
-    "CauchyForm",
-    "ExponentialForm",
-    "GammaForm",
-    "GumbelForm",
-    "HalfCauchyForm",
-    "HalfNormalForm",
-    "HalfStudentTForm",
-    "InverseGammaForm",
-    "LaplaceForm",
-    "LogNormalForm",
-    "LogisticForm",
-    "NormalForm",
-    "StudentTForm",
-    "WeibullForm",
-]
+@register_named_form("LogitNormal")
+class LogitNormalForm(Form):
+    r"""``LogitNormal(mu, sigma)``: :math:`z = \mathrm{expit}(\mu + \sigma\epsilon)`, :math:`\epsilon \sim N(0, 1)`.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform import auxify
+
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 2.0)
+            pm.LogitNormal("p", mu=mu, sigma=0.5, shape=3)
+
+        aux = auxify(m)  # p = expit(mu + 0.5 * p_eps), p_eps ~ Normal(0, 1)
+    """
+
+    kind = "logit-affine"
+    summary = "z = expit(mu + sigma * eps), eps ~ Normal(0, 1)"
+
+    def rewrite(self, rv, lam=0.0):
+        mu, sigma = dist_params(rv)
+        eps = pm.Normal.dist(size=batch_shape(rv))
+        return AuxParts([Noise(eps)], lambda e: pt.sigmoid(mu + sigma * e))
+
+
+__all__ = ["FAMILIES", "FORMS", "Family", "LogNormalForm", "LogitNormalForm"]
