@@ -195,20 +195,21 @@ def in_process(*args) -> dict:
             }
 
 
-def bench_big(settings: dict) -> list[dict]:
+def bench_big(settings: dict, versions, on_row=lambda rows: None) -> list[dict]:
     rows = []
     for name, s in settings.items():
-        for version in ("original", "auxify", "auto"):
+        for version in versions:
             print(f"  {name} / {version}", flush=True)
             try:
                 rows.append(in_process(name, version, "nutpie", s))
             except Exception as err:  # keep the other rows; say what failed
                 rows.append({"model": name, "version": version, "error": repr(err)[:300]})
             print(f"    {rows[-1]}", flush=True)
+            on_row(rows)
     return rows
 
 
-def bench_chains(chains: int, draws: int) -> list[dict]:
+def bench_chains(chains: int, draws: int, on_row=lambda rows: None) -> list[dict]:
     rows = []
     for name in ("DBN loop (T=20)", "varying intercepts (10,000 groups)"):
         for sampler in ("numpyro", "nutpie"):
@@ -219,6 +220,7 @@ def bench_chains(chains: int, draws: int) -> list[dict]:
             except Exception as err:
                 rows.append({"model": name, "sampler": sampler, "error": repr(err)[:300]})
             print(f"    {rows[-1]}", flush=True)
+            on_row(rows)
     return rows
 
 
@@ -286,12 +288,28 @@ def to_markdown(res: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _previous(skipped) -> dict:
+    """Sections skipped in this run keep their rows from the last results file."""
+    path = RESULTS / "scale.json"
+    if not skipped or not path.exists():
+        return {}
+    previous = json.loads(path.read_text())
+    sections = {"chain": ("chain", "roundtrip"), "big": ("big",), "chains": ("chains",)}
+    return {key: previous.get(key, []) for skip in skipped for key in sections[skip]}
+
+
 def main(argv=None) -> dict:
     global TIMEOUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few draws")
     parser.add_argument("--skip", nargs="*", default=(), choices=("chain", "big", "chains"))
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per run")
+    parser.add_argument(
+        "--versions", nargs="*", default=("original", "auxify", "auto"), help="of the big models"
+    )
+    parser.add_argument(
+        "--chain-sizes", nargs="*", type=int, default=(1000, 3000, 10000), help="chain lengths"
+    )
     args = parser.parse_args(argv)
     TIMEOUT = args.timeout
     _setup()
@@ -309,23 +327,38 @@ def main(argv=None) -> dict:
     }
     start = time.perf_counter()
     print("1. auxify time on a chain", flush=True)
-    sizes, trips = (
-        ((200, 600), (200, 400)) if args.quick else ((1000, 3000, 10000), (500, 1000, 2000))
-    )
+    sizes, trips = ((200, 600), (200, 400)) if args.quick else (args.chain_sizes, (500, 1000))
     res["chain"], res["roundtrip"] = (
         ([], []) if "chain" in args.skip else bench_chain(sizes, trips, 1 if args.quick else 3)
     )
     print("2. big models", flush=True)
-    res["big"] = [] if "big" in args.skip else bench_big(sampling)
+    res["big"], res["chains"] = [], []
+
+    def save(key=None):
+        def on_row(rows):
+            if key is not None:
+                res[key] = rows
+            res["settings"]["total seconds"] = time.perf_counter() - start
+            if not args.quick:  # a smoke test writes nothing; a long run saves every row
+                _write({**res, **_previous(args.skip)})  # read now: runs may overlap
+
+        return on_row
+
+    save()(None)
+    if "big" not in args.skip:
+        bench_big(sampling, args.versions, on_row=save("big"))
     print("3. many chains", flush=True)
-    res["chains"] = [] if "chains" in args.skip else bench_chains(**many)
-    res["settings"]["total seconds"] = time.perf_counter() - start
-    print(to_markdown(res))
-    if not args.quick:  # a smoke test writes nothing
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "scale.json").write_text(json.dumps(res, indent=2, default=float))
-        (RESULTS / "scale.md").write_text(to_markdown(res))
+    if "chains" not in args.skip:
+        bench_chains(**many, on_row=save("chains"))
+    save()(None)
+    print(to_markdown({**res, **_previous(args.skip)}))
     return res
+
+
+def _write(res: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(res, indent=2, default=float))
+    (RESULTS / "scale.md").write_text(to_markdown(res))
 
 
 if __name__ == "__main__":
