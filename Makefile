@@ -9,7 +9,7 @@ JOBS ?= 2
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(sh scripts/find-python.sh)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,jax]"
 	@touch $(STAMP)
 
 $(VENV)/.docs: $(STAMP)

@@ -20,19 +20,13 @@ import pytensor.tensor as pt
 from pymc.distributions.transforms import _default_transform
 from pymc.logprob.abstract import MeasurableOp, ValuedRV, _logprob
 from pymc.logprob.rewriting import early_measurable_ir_rewrites_db
-from pymc.model.fgraph import (
-    ModelFreeRV,
-    fgraph_from_model,
-    model_deterministic,
-    model_free_rv,
-    model_from_fgraph,
-)
+from pymc.model.fgraph import ModelFreeRV, model_deterministic, model_free_rv
 from pymc.util import get_transformed_name
 from pytensor.graph.basic import Variable, equal_computations
-from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.graph.rewriting.utils import rewrite_graph
 
+from pymc_auxform._fgraph import ModelGraph, graph_from_model, model_from_graph
 from pymc_auxform._initvals import initvals_removed, restore_initvals
 from pymc_auxform._util import dist_name, is_discrete, is_one_lam, is_zero_lam
 from pymc_auxform.forms import AuxParts, FormNotApplicable, get_form
@@ -106,7 +100,7 @@ def rewrite_model(
     that explains its centering (shown in the report).
     """
     with initvals_removed(model) as initvals:
-        fgraph, _ = fgraph_from_model(model)
+        fgraph, _ = graph_from_model(model)  # PyMC's fgraph_from_model, in linear time
     ctx = RewriteContext(
         wanted=None if var_names is None else set(var_names),
         excluded=set(exclude),
@@ -118,7 +112,7 @@ def rewrite_model(
     # Creation tracebacks of the new nodes cost more than the rewrite itself on large models.
     with pytensor.config.change_flags(traceback__limit=0):
         fgraph = _rewrite_all(fgraph, ctx)
-    new_model = model_from_fgraph(fgraph, mutate_fgraph=True)
+    new_model = model_from_graph(fgraph)
     new_model.check_bounds = model.check_bounds
     order = {rv.name: i for i, rv in enumerate(model.free_RVs)}  # report in model order
     ctx.report.rewritten.sort(key=lambda r: order[r.name])
@@ -129,7 +123,7 @@ def rewrite_model(
     return new_model, ctx.report
 
 
-def _rewrite_all(fgraph: FunctionGraph, ctx: RewriteContext) -> FunctionGraph:
+def _rewrite_all(fgraph: ModelGraph, ctx: RewriteContext) -> ModelGraph:
     """Rebuild the model graph in one topological pass, rewriting every wanted free variable.
 
     Nodes downstream of a rewritten variable are cloned onto the new inputs (``memo``); nothing
@@ -146,10 +140,7 @@ def _rewrite_all(fgraph: FunctionGraph, ctx: RewriteContext) -> FunctionGraph:
         if any(new is not old for new, old in zip(inputs, node.inputs)):
             new_node = node.clone_with_new_inputs(inputs)
             memo.update(zip(node.outputs, new_node.outputs))
-    new_fgraph = FunctionGraph(outputs=[memo.get(o, o) for o in fgraph.outputs], clone=False)
-    new_fgraph._coords = fgraph._coords
-    new_fgraph._dim_lengths = fgraph._dim_lengths
-    return new_fgraph
+    return fgraph.with_outputs([memo.get(o, o) for o in fgraph.outputs])
 
 
 def _rewrite_one(node, rv, ctx: RewriteContext):

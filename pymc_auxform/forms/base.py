@@ -23,6 +23,7 @@ from pytensor.tensor import TensorVariable
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.type_other import NoneTypeT
 
+from pymc_auxform._noise import standard_noise
 from pymc_auxform._util import is_zero_lam, static_shape
 
 
@@ -434,7 +435,8 @@ class LocScaleForm(Form):
             raise FormNotApplicable("already standard (location 0, scale 1): nothing to rewrite")
         size = batch_shape(rv)
         if is_zero_lam(lam):
-            eps = self.noise(0.0, 1.0, other, size)
+            # built once per family, parameters and size, then copied: pm.<Dist>.dist is slow
+            eps = standard_noise(lambda: self.noise(0.0, 1.0, other, size), type(self), other, size)
             return AuxParts([Noise(eps)], lambda e: loc + scale * e)
         lam = lam_tensor(lam, rv)
         eta = self.noise(lam * loc, scale**lam, other, size)
@@ -498,7 +500,7 @@ class ScaleForm(Form):
             raise FormNotApplicable("already standard (scale 1): nothing to rewrite")
         size = batch_shape(rv)
         if is_zero_lam(lam):
-            eps = self.noise(1.0, other, size)
+            eps = standard_noise(lambda: self.noise(1.0, other, size), type(self), other, size)
             return AuxParts([Noise(eps)], lambda e: scale * e)
         lam = lam_tensor(lam, rv)
         eta = self.noise(scale**lam, other, size)

@@ -1,0 +1,366 @@
+"""Scale benchmark (issue 12): auxify at 10,000 variables, big models, many chains under JAX.
+
+1. ``auxify()`` time on a chain ``z_i ~ N(0.9 z_{i-1}, 2)`` of 1,000, 3,000 and 10,000 scalar free
+   variables, next to the time PyMC takes to *build* that model (target: auxify / build <= 1,
+   linear), and PyMC's own ``fgraph_from_model`` + ``model_from_fgraph`` round trip (quadratic)
+   next to ours (``pymc_auxform._fgraph``) at a few sizes.
+2. Big models, original vs ``auxify`` vs ``auxify(centering="auto")``: a varying-intercepts model
+   with 10,000 groups and the seed's DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
+   elements). Auxify time, choice time, compile time, peak memory (each version runs in its own
+   process: peak RSS), ESS/s with nutpie. Few draws (see ``SETTINGS``): the point is the cost at
+   scale, the ESS numbers are rough.
+3. Many chains: 16 chains vectorized with numpyro (``chain_method="vectorized"``) on the
+   auxified DBN (T=20) and the auxified 10,000-group model, against 16 nutpie chains.
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--quick]`` (about 15 minutes on a shared
+2-core machine; ``--quick`` is a smoke test); writes ``benchmarks/results/scale.md`` and
+``scale.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing as mp
+import platform
+import resource
+import statistics
+import sys
+import time
+import warnings
+
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = {  # sampling settings per model: few draws, the point is the cost at scale
+    "varying intercepts (10,000 groups)": {"chains": 2, "tune": 200, "draws": 200},
+    "DBN scan (T=1,000)": {"chains": 2, "tune": 60, "draws": 60},
+}
+QUICK = {
+    "varying intercepts (10,000 groups)": {"chains": 2, "tune": 30, "draws": 30},
+    "DBN scan (T=1,000)": {"chains": 2, "tune": 20, "draws": 20},
+}
+
+
+def _setup():
+    sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+
+
+# --- 1. auxify time on a chain ------------------------------------------------------------------
+
+
+def chain_model(n: int):
+    """``z_0 ~ N(0, 1)``, ``z_i ~ N(0.9 z_{i-1}, 2)``: ``n`` scalar free variables."""
+    import pymc as pm
+
+    with pm.Model() as model:
+        z = pm.Normal("z_0", 0.0, 1.0)
+        for i in range(1, n):
+            z = pm.Normal(f"z_{i}", 0.9 * z, 2.0)
+    return model
+
+
+def bench_chain(sizes, roundtrip_sizes, repeats) -> tuple[list[dict], list[dict]]:
+    from pymc.model.fgraph import fgraph_from_model, model_from_fgraph
+
+    from pymc_auxform import auxify
+    from pymc_auxform._fgraph import graph_from_model, model_from_graph
+
+    auxify(chain_model(50))  # warm-up: imports, caches
+    rows = []
+    for n in sizes:
+        builds, auxes = [], []
+        for _ in range(repeats if n <= 3000 else 2):
+            start = time.perf_counter()
+            model = chain_model(n)
+            builds.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            aux = auxify(model)
+            auxes.append(time.perf_counter() - start)
+            assert len(aux.free_RVs) == n
+        b, a = statistics.median(builds), statistics.median(auxes)
+        ratio = statistics.median(x / y for x, y in zip(auxes, builds))  # each pair back to back
+        rows.append({"free variables": n, "build s": b, "auxify s": a, "auxify / build": ratio})
+        print(f"  chain {n}: build {b:.2f} s, auxify {a:.2f} s", flush=True)
+    trips = []
+    for n in roundtrip_sizes:
+        model = chain_model(n)
+        ours = []
+        for _ in range(2):
+            start = time.perf_counter()
+            model_from_graph(graph_from_model(model)[0])
+            ours.append(time.perf_counter() - start)
+        ours = min(ours)
+        start = time.perf_counter()
+        model_from_fgraph(fgraph_from_model(model)[0], mutate_fgraph=True)
+        theirs = time.perf_counter() - start
+        trips.append({"free variables": n, "PyMC round trip s": theirs, "ours s": ours})
+        print(f"  round trip {n}: PyMC {theirs:.2f} s, ours {ours:.3f} s", flush=True)
+    return rows, trips
+
+
+# --- 2. big models ------------------------------------------------------------------------------
+
+
+def build(name: str):
+    from pymc_auxform.reference_models import dbn, simulate_hierarchical, varying_intercepts
+
+    if name.startswith("varying intercepts"):
+        import numpy as np
+
+        per_group = np.random.default_rng(1).integers(1, 20, size=10_000)  # weak and strong data
+        group, y = simulate_hierarchical(n_groups=10_000, obs_per_group=per_group, seed=1)
+        return varying_intercepts(group, y, sigma=None)
+    if name.startswith("DBN scan"):
+        return dbn(1000, form="scan")
+    if name == "DBN loop (T=20)":
+        return dbn(20, form="loop")
+    raise ValueError(name)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int = 1) -> dict:
+    """One model in one version, in a fresh process: times, peak memory, sampling metrics."""
+    _setup()
+    import pymc as pm
+
+    from pymc_auxform import auxify, sampling_metrics
+
+    start = time.perf_counter()
+    original = build(name)
+    row = {"model": name, "version": version, "sampler": sampler, "chains": settings["chains"]}
+    row["build s"] = time.perf_counter() - start
+    names = [rv.name for rv in original.free_RVs]
+    model, row["auxify s"], row["choose s"] = original, 0.0, 0.0
+    if version != "original":
+        start = time.perf_counter()
+        model = auxify(original)
+        row["auxify s"] = time.perf_counter() - start
+    if version == "auto":
+        start = time.perf_counter()
+        model = auxify(original, centering="auto")
+        row["choose s"] = time.perf_counter() - start - row["auxify s"]
+    row["peak MB before sampling"] = _peak_mb()
+    kwargs = {}
+    if sampler in ("numpyro", "blackjax"):
+        kwargs["nuts_sampler_kwargs"] = {"chain_method": "vectorized"}
+    start = time.perf_counter()
+    with model:
+        idata = pm.sample(
+            **settings,
+            nuts_sampler=sampler,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            **kwargs,
+        )
+    wall = time.perf_counter() - start
+    m = sampling_metrics(idata, var_names=names)
+    row.update(
+        {
+            "compile s": wall - m.seconds,
+            "sampling s": m.seconds,
+            "min ESS bulk": m.min_ess_bulk,
+            "ESS/s": m.ess_per_second,
+            "divergences": m.divergences,
+            "grad evals": m.grad_evals,
+            "peak MB": _peak_mb(),
+        }
+    )
+    return row
+
+
+TIMEOUT = 300  # seconds per run; a run that takes longer is reported as such
+
+
+def in_process(*args) -> dict:
+    """Run :func:`run_variant` in a new process (its own peak memory, no shared caches)."""
+    with mp.get_context("spawn").Pool(1) as pool:
+        try:
+            return pool.apply_async(run_variant, args).get(timeout=TIMEOUT)
+        except mp.TimeoutError:
+            return {
+                "model": args[0],
+                "version": args[1],
+                "sampler": args[2],
+                "error": f"did not finish in {TIMEOUT} s",
+            }
+
+
+def bench_big(settings: dict, versions, on_row=lambda rows: None) -> list[dict]:
+    rows = []
+    for name, s in settings.items():
+        for version in versions:
+            print(f"  {name} / {version}", flush=True)
+            try:
+                rows.append(in_process(name, version, "nutpie", s))
+            except Exception as err:  # keep the other rows; say what failed
+                rows.append({"model": name, "version": version, "error": repr(err)[:300]})
+            print(f"    {rows[-1]}", flush=True)
+            on_row(rows)
+    return rows
+
+
+def bench_chains(chains: int, draws: int, on_row=lambda rows: None) -> list[dict]:
+    rows = []
+    for name in ("DBN loop (T=20)", "varying intercepts (10,000 groups)"):
+        for sampler in ("numpyro", "nutpie"):
+            s = {"chains": chains, "tune": draws, "draws": draws}
+            print(f"  {name} / {sampler} x {chains} chains", flush=True)
+            try:
+                rows.append(in_process(name, "auxify", sampler, s))
+            except Exception as err:
+                rows.append({"model": name, "sampler": sampler, "error": repr(err)[:300]})
+            print(f"    {rows[-1]}", flush=True)
+            on_row(rows)
+    return rows
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def table(rows: list[dict], cols: dict[str, str]) -> str:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = []
+        for col, fmt in cols.items():
+            value = r.get(col, "")
+            cells.append(format(value, fmt) if isinstance(value, int | float) else str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_markdown(res: dict) -> str:
+    s = res["settings"]
+    big = [r for r in res["big"] if "error" not in r]
+    errors = [r for r in res["big"] + res["chains"] if "error" in r]
+    parts = [
+        "# Scale benchmark",
+        f"Date: {s['date']}. Machine: {s['machine']}. Sampling settings: "
+        f"{json.dumps(s['sampling'])}; many chains: {json.dumps(s['many_chains'])}. "
+        "Timings on a shared 2-core machine: compare ratios within one run.",
+        "## auxify() time on a chain of scalar free variables (medians over repeats)",
+        table(
+            res["chain"],
+            {"free variables": "d", "build s": ".2f", "auxify s": ".2f", "auxify / build": ".2f"},
+        ),
+        "## Model -> graph -> model round trip: PyMC's (quadratic) and ours (linear)",
+        table(
+            res["roundtrip"], {"free variables": "d", "PyMC round trip s": ".2f", "ours s": ".3f"}
+        ),
+        "## Big models (nutpie; each version in its own process)",
+        table(
+            big,
+            {
+                "model": "",
+                "version": "",
+                "auxify s": ".1f",
+                "choose s": ".1f",
+                "compile s": ".0f",
+                "peak MB": ".0f",
+                "ESS/s": ".2f",
+            },
+        ),
+        "## Many chains: numpyro vectorized vs nutpie (auxified models)",
+        table(
+            [r for r in res["chains"] if "error" not in r],
+            {
+                "model": "",
+                "sampler": "",
+                "chains": "d",
+                "compile s": ".0f",
+                "sampling s": ".0f",
+                "min ESS bulk": ".0f",
+                "ESS/s": ".1f",
+            },
+        ),
+    ]
+    if errors:
+        parts += ["## Failed runs", "\n".join(f"- {e}" for e in errors)]
+    return "\n\n".join(parts) + "\n"
+
+
+def _previous(skipped) -> dict:
+    """Sections skipped in this run keep their rows from the last results file."""
+    path = RESULTS / "scale.json"
+    if not skipped or not path.exists():
+        return {}
+    previous = json.loads(path.read_text())
+    sections = {"chain": ("chain", "roundtrip"), "big": ("big",), "chains": ("chains",)}
+    return {key: previous.get(key, []) for skip in skipped for key in sections[skip]}
+
+
+def main(argv=None) -> dict:
+    global TIMEOUT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few draws")
+    parser.add_argument("--skip", nargs="*", default=(), choices=("chain", "big", "chains"))
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per run")
+    parser.add_argument(
+        "--versions", nargs="*", default=("original", "auxify", "auto"), help="of the big models"
+    )
+    parser.add_argument(
+        "--chain-sizes", nargs="*", type=int, default=(1000, 3000, 10000), help="chain lengths"
+    )
+    args = parser.parse_args(argv)
+    TIMEOUT = args.timeout
+    _setup()
+    sampling = QUICK if args.quick else SETTINGS
+    many = {"chains": 4 if args.quick else 16, "draws": 20 if args.quick else 100}
+    res = {
+        "settings": {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python "
+            f"{platform.python_version()}",
+            "sampling": sampling,
+            "many_chains": many,
+            "timeout per run s": args.timeout,
+        }
+    }
+    start = time.perf_counter()
+    print("1. auxify time on a chain", flush=True)
+    sizes, trips = ((200, 600), (200, 400)) if args.quick else (args.chain_sizes, (500, 1000))
+    res["chain"], res["roundtrip"] = (
+        ([], []) if "chain" in args.skip else bench_chain(sizes, trips, 1 if args.quick else 3)
+    )
+    print("2. big models", flush=True)
+    res["big"], res["chains"] = [], []
+
+    def save(key=None):
+        def on_row(rows):
+            if key is not None:
+                res[key] = rows
+            res["settings"]["total seconds"] = time.perf_counter() - start
+            if not args.quick:  # a smoke test writes nothing; a long run saves every row
+                _write({**res, **_previous(args.skip)})  # read now: runs may overlap
+
+        return on_row
+
+    save()(None)
+    if "big" not in args.skip:
+        bench_big(sampling, args.versions, on_row=save("big"))
+    print("3. many chains", flush=True)
+    if "chains" not in args.skip:
+        bench_chains(**many, on_row=save("chains"))
+    save()(None)
+    print(to_markdown({**res, **_previous(args.skip)}))
+    return res
+
+
+def _write(res: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(res, indent=2, default=float))
+    (RESULTS / "scale.md").write_text(to_markdown(res))
+
+
+if __name__ == "__main__":
+    main()
