@@ -18,6 +18,8 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 from pytensor.graph.replace import vectorize_graph
 
+from pymc_auxform._util import is_discrete
+
 STEP_METHODS = {"nuts": pm.NUTS, "hmc": pm.HamiltonianMC}
 
 
@@ -26,7 +28,7 @@ def make_step(model: pm.Model, step: str, rng: np.random.Generator, step_kwargs:
     key = step.lower() if isinstance(step, str) else step
     if key not in STEP_METHODS:
         raise ValueError(f"step must be one of {sorted(STEP_METHODS)}, got {step!r}.")
-    discrete = [v.name for v in model.free_RVs if v.type.dtype.startswith(("int", "uint", "bool"))]
+    discrete = [v.name for v in model.free_RVs if is_discrete(v)]
     if discrete:
         raise ValueError(
             f"The latent variables {discrete} are discrete; the E-step runs {key.upper()} and "
