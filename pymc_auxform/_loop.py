@@ -78,6 +78,7 @@ class LoopOptions:
     patience: int = 20
     checkpoint_every: int | None = None
     checkpoint_path: str | None = None
+    anneal: bool = True
 
 
 def run_iterations(
@@ -98,7 +99,8 @@ def run_iterations(
     progress.start(opts.n_iter)
     running = []
     try:
-        for _ in range(opts.n_iter):
+        for i in range(opts.n_iter):
+            theta.anneal(i / opts.n_iter if opts.anneal else None)
             objective, grads, stats, e_time, m_time = one_iteration()
             hist.add(objective, theta.values(), grads, stats, e_time, m_time)
             running = [*running[-9:], objective]

@@ -151,7 +151,15 @@ class Theta:
                     "set a starting value inside it."
                 )
             self.u.append(pytensor.shared(np.asarray(c.inverse(value), dtype=var.dtype), name=n))
-        self.apply, self.opt_state = _compile_update(self.u, optimizer, learning_rate, mode)
+        self.learning_rate = float(learning_rate)
+        self.lr = pytensor.shared(np.asarray(learning_rate, dtype=pytensor.config.floatX), "lr")
+        self.apply, self.opt_state = _compile_update(self.u, optimizer, self.lr, mode)
+
+    def anneal(self, fraction: float | None) -> None:
+        """Scale the learning rate for the point ``fraction`` in [0, 1] of the run: constant over
+        the first half, then linearly down to a tenth (``None``: constant)."""
+        f = 1.0 if fraction is None else 1.0 - 0.9 * np.clip(2.0 * fraction - 1.0, 0.0, 1.0)
+        self.lr.set_value(np.asarray(self.learning_rate * f, dtype=self.lr.dtype))
 
     def values(self) -> dict[str, np.ndarray]:
         return {n: np.array(v.get_value()) for n, v in zip(self.names, self.shared, strict=True)}
