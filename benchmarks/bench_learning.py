@@ -214,6 +214,16 @@ def write(results, settings):
                 )
             else:
                 lines.append(f"| {name} | - | - | - | - | {r['heldout_final']:.3f} |")
+        lines += ["", "Learning curves, (iteration, loop s, held-out):", ""]
+        for name, r in results.get(key, {}).items():
+            if "curve" in r:
+                pts = ", ".join(f"({i}, {t:.1f}, {v:.2f})" for i, t, v in r["curve"])
+                extra = ""
+                if name.startswith("MCMC"):
+                    extra = (
+                        f"; time per iteration / E-step time {r['iter_ms'] / r['e_step_ms']:.2f}"
+                    )
+                lines.append(f"- {name}: {pts}{extra}")
         lines.append("")
     if "backend" in results:
         lines += [
@@ -247,7 +257,9 @@ def main():
         "seed": args.seed,
     }
     only = args.only or ["factor", "digits", "backend"]
-    results = {}
+    old = RESULTS / "learning.json"
+    results = json.loads(old.read_text()) if args.only and old.exists() else {}
+    settings = {**results.pop("settings", {}), **settings}
     if "factor" in only:
         results["factor"] = bench_factor(settings["factor_iters"], args.seed)
         print(

@@ -12,7 +12,7 @@ import numpy as np
 
 from pytensor.compile import SharedVariable
 
-from pymc_auxform._draws import PersistentChain
+from pymc_auxform._draws import PersistentChain, jittered
 from pymc_auxform.report import report
 
 
@@ -93,7 +93,7 @@ class Batcher:
         if self.spec is None:
             return None
         point = self.work.initial_point()
-        start = {k: v + self.rng.uniform(-1, 1, size=np.shape(v)) for k, v in point.items()}
+        start = jittered(point, self.rng)
         for k in self.latent_values:
             rows = np.arange(self.n) % self.spec.batch_size
             base = np.take(point[k], rows, axis=0)
