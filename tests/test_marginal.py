@@ -32,6 +32,21 @@ def test_matches_exact_conjugate_marginal(method):
     assert res.method == method and res.pointwise is None
 
 
+def test_ais_matches_exact_conjugate_marginal():
+    model, exact = schools_known_tau()
+    res = estimate_log_marginal(
+        model,
+        method="ais",
+        n_samples=128,
+        n_temps=100,
+        n_leapfrog=5,
+        random_seed=0,
+        mode="FAST_COMPILE",
+    )
+    assert res.khat <= 0.7 and 0 < res.se < 0.2
+    assert abs(res.estimate - exact) < 3 * res.se
+
+
 def test_pointwise_estimate_with_independent_dim():
     rng = np.random.default_rng(1)
     a, s, n = 1.5, 0.5, 30
