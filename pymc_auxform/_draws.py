@@ -18,6 +18,8 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 from pytensor.graph.replace import vectorize_graph
 
+from pymc_auxform._util import is_discrete
+
 STEP_METHODS = {"nuts": pm.NUTS, "hmc": pm.HamiltonianMC}
 
 
@@ -26,7 +28,7 @@ def make_step(model: pm.Model, step: str, rng: np.random.Generator, step_kwargs:
     key = step.lower() if isinstance(step, str) else step
     if key not in STEP_METHODS:
         raise ValueError(f"step must be one of {sorted(STEP_METHODS)}, got {step!r}.")
-    discrete = [v.name for v in model.free_RVs if v.type.dtype.startswith(("int", "uint", "bool"))]
+    discrete = [v.name for v in model.free_RVs if is_discrete(v)]
     if discrete:
         raise ValueError(
             f"The latent variables {discrete} are discrete; the E-step runs {key.upper()} and "
@@ -62,8 +64,7 @@ class PersistentChain:
         self.step.tune = True
         self.names = [v.name for v in model.continuous_value_vars]
         if start is None:
-            point = model.initial_point()
-            start = {k: v + rng.uniform(-1, 1, size=np.shape(v)) for k, v in point.items()}
+            start = jittered(model.initial_point(), rng)
         self.point = {k: np.array(v) for k, v in start.items()}
 
     def sample(self, n: int, *, tune: bool) -> tuple[dict[str, np.ndarray], dict[str, float]]:
@@ -103,6 +104,11 @@ class PersistentChain:
         self.step.sampling_state = value["step"]
 
 
+def jittered(point: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict:
+    """``point`` plus uniform(-1, 1) noise, like ``pm.sample``'s ``jitter+adapt_diag`` start."""
+    return {k: v + rng.uniform(-1, 1, size=np.shape(v)) for k, v in point.items()}
+
+
 def vectorize_over_draws(
     outputs: Sequence[Variable], value_vars: Sequence[Variable]
 ) -> tuple[list[Variable], list[Variable]]:
@@ -118,4 +124,4 @@ def vectorize_over_draws(
     return list(batched.values()), list(out)
 
 
-__all__ = ["PersistentChain", "make_step", "vectorize_over_draws"]
+__all__ = ["PersistentChain", "jittered", "make_step", "vectorize_over_draws"]

@@ -1,80 +1,149 @@
-r"""Monte Carlo estimates of the marginal likelihood :math:`\log p_\theta(x)` with standard errors.
+r"""Monte Carlo estimates of the marginal likelihood :math:`\log p_\theta(x)` that say when they
+are wrong.
 
+* ``"importance"``: a multivariate Student-t proposal fitted to NUTS draws of the posterior in
+  the unconstrained (noise) space; weights :math:`w = p(x, u) / q(u)`, value-transform
+  Jacobians included.
 * ``"prior"``: the seed's "EM-free" estimator. In auxiliary form every latent is a root noise
   variable, so :math:`p(x) = \mathbb{E}_{\epsilon \sim p(\epsilon)}[p(x \mid \epsilon)]`.
-* ``"importance"``: a multivariate Student-t proposal fitted to NUTS draws of the posterior in
-  the unconstrained (noise) space; weights use the joint density there, value-transform
-  Jacobians included: :math:`w = p(x, u) / q(u)`.
+* ``"ais"``: annealed importance sampling with HMC moves (:mod:`pymc_auxform._ais`), for
+  coupled, high-dimensional latents (time series, deep models).
 
-Both return :math:`\log \frac1S \sum_s w_s` (via logsumexp) and its delta-method standard error.
-With ``independent_dim`` the model is taken to factorize over that dim (one latent block per data
-point) and the estimate is the sum of per-point estimates, whose variance grows linearly, not
-exponentially, with the number of points.
+Each returns :math:`\log \frac1S \sum_s w_s` and its delta-method standard error, and
+diagnoses the weights with the Pareto :math:`\hat k` of PSIS (ArviZ): above 0.7 the variance of
+the weights is not finite in practice, the standard error means nothing, and it is reported as
+NaN with a warning. When the model factorizes over a dim (one latent block per data point, found
+automatically and checked), the estimate is a sum of per-point estimates, whose variance grows
+linearly, not exponentially, with the number of points.
 """
 
 from __future__ import annotations
 
+import time
+import warnings
+
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pymc as pm
-import pytensor
 
-from pymc.model.transform.conditioning import remove_value_transforms
-from scipy import special, stats
+from arviz_stats.base.array import array_stats
+from scipy import special
 
-from pymc_auxform._draws import PersistentChain, vectorize_over_draws
+from pymc_auxform._ais import ais_log_weights
+from pymc_auxform._draws import PersistentChain
+from pymc_auxform._independence import find_independent_dim, pointwise_fn
+from pymc_auxform._proposal import Layout, student_t_proposal
+from pymc_auxform._theta import resolve_mode
 from pymc_auxform.auxify import auxify
 
-METHODS = ("prior", "importance")
+METHODS = ("auto", "importance", "prior", "ais")
+KHAT_THRESHOLD = 0.7
+
+
+class UnreliableEstimateWarning(UserWarning):
+    """Pareto k-hat of the importance weights above 0.7: the estimate and its se are unreliable."""
 
 
 @dataclass(frozen=True)
 class LogMarginal:
-    """A Monte Carlo estimate of :math:`\\log p(x)`.
+    r"""A Monte Carlo estimate of :math:`\log p(x)`, with its diagnostics.
 
     Attributes
     ----------
     estimate : float
-        :math:`\\log \\hat p(x)`.
+        :math:`\log \hat p(x)`.
     se : float
-        Its standard error (delta method on the importance weights).
+        Its standard error (delta method on the weights); NaN when ``khat > 0.7``.
+    khat : float
+        Pareto :math:`\hat k` of the weights (PSIS, ArviZ); the largest over points. Below 0.5
+        the estimate is reliable; 0.5-0.7 usable; above 0.7 not.
     ess : float
-        Kish effective sample size of the weights (the smallest over points with
-        ``independent_dim``).
+        Kish effective sample size of the weights (the smallest over points).
     method : str
     n_samples : int
-    pointwise : ndarray or None
-        Per-point estimates when ``independent_dim`` was given.
+        Draws (or AIS particles) per point.
+    independent_dim : str or None
+        The dim the estimate factorizes over (found automatically unless given).
+    pointwise, pointwise_khat : ndarray or None
+        Per-point estimates and k-hats when ``independent_dim`` is set.
+    seconds : float
+        Wall time of the estimate.
 
     Examples
     --------
     .. code-block:: python
 
-        res = estimate_log_marginal(model, method="importance", n_samples=2000, random_seed=0)
-        print(f"log p(x) = {res.estimate:.2f} +/- {res.se:.2f}")
+        res = estimate_log_marginal(model, random_seed=0)
+        print(f"log p(x) = {res.estimate:.2f} +/- {res.se:.2f} (k-hat {res.khat:.2f})")
+        res.to_dataframe()
     """
 
     estimate: float
     se: float
+    khat: float
     ess: float
     method: str
     n_samples: int
+    independent_dim: str | None = None
     pointwise: np.ndarray | None = None
+    pointwise_khat: np.ndarray | None = None
+    seconds: float = np.nan
+
+    @property
+    def reliable(self) -> bool:
+        """Whether ``khat <= 0.7`` (the standard error can be trusted)."""
+        return bool(self.khat <= KHAT_THRESHOLD)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row (the total), or one row per point of ``independent_dim`` when set."""
+        if self.pointwise is None:
+            return pd.DataFrame(
+                {"log_p": [self.estimate], "se": [self.se], "khat": [self.khat], "ess": [self.ess]},
+                index=pd.Index([self.method], name="method"),
+            )
+        return pd.DataFrame(
+            {"log_p": self.pointwise, "khat": self.pointwise_khat},
+            index=pd.RangeIndex(len(self.pointwise), name=self.independent_dim),
+        )
+
+    def __repr__(self) -> str:
+        per = f" over {self.independent_dim!r}" if self.independent_dim else ""
+        return (
+            f"LogMarginal({self.estimate:.4g} ± {self.se:.2g}, k-hat {self.khat:.2f}, "
+            f"{self.method}{per}, {self.n_samples} draws, {self.seconds:.1f} s)"
+        )
+
+    def _repr_html_(self) -> str:
+        row = {
+            "log p(x)": self.estimate,
+            "se": self.se,
+            "k-hat": self.khat,
+            "ESS": self.ess,
+            "method": self.method,
+            "independent dim": self.independent_dim,
+            "draws": self.n_samples,
+            "seconds": self.seconds,
+        }
+        return pd.Series(row, name="LogMarginal").to_frame().to_html()
 
 
 def estimate_log_marginal(
     model: pm.Model,
     *,
-    method: str = "importance",
-    n_samples: int = 2000,
+    method: str = "auto",
+    n_samples: int | None = None,
     random_seed: int | np.random.Generator | None = None,
     use_auxiliary: bool = True,
-    independent_dim: str | None = None,
+    independent_dim: str | bool | None = None,
     posterior_draws: int = 500,
     tune: int = 500,
     proposal_df: float = 10.0,
     step_kwargs: dict | None = None,
+    n_temps: int = 300,
+    n_leapfrog: int = 8,
+    mode: str | None = None,
 ) -> LogMarginal:
     r"""Estimate :math:`\log p(x)` of a model's observed data by Monte Carlo, with its error.
 
@@ -82,43 +151,54 @@ def estimate_log_marginal(
     ----------
     model : pm.Model
         A model with observed data and continuous latents (theta fixed, e.g. as ``pm.Data``).
-    method : {"importance", "prior"}, default "importance"
-        ``"prior"``: :math:`\hat p(x) = \frac1S\sum_s p(x \mid \epsilon_s)`, :math:`\epsilon_s`
-        from the prior of the (auxiliary-form) latents; fine in a few dimensions, poor when the
-        posterior is much narrower than the prior. ``"importance"``: runs NUTS on the latents
-        (``tune`` + ``posterior_draws`` steps, one chain), fits a multivariate Student-t
-        (``proposal_df`` degrees of freedom; mean and covariance of the draws) in the
-        unconstrained space, and weights :math:`S` proposal draws by :math:`p(x, u) / q(u)`.
-        Much lower variance for unimodal posteriors; but a posterior mode the chain never
-        visited is missed by the proposal, and then the estimate is too low while its ``se``
-        stays small (seen on ambiguous digits images). Check against ``"prior"`` when latents
-        are low-dimensional.
-    n_samples : int, default 2000
-        :math:`S`, prior or proposal draws.
+    method : {"auto", "importance", "prior", "ais"}, default "auto"
+        ``"auto"``: ``"importance"`` (per point when the model factorizes over a dim); its
+        k-hat says when to switch to ``"ais"``. ``"prior"``: :math:`\hat p(x) = \frac1S\sum_s
+        p(x \mid \epsilon_s)`, :math:`\epsilon_s` from the prior of the (auxiliary-form)
+        latents; fine in a few dimensions. ``"importance"``: runs NUTS on the latents
+        (``tune`` + ``posterior_draws`` steps), fits a multivariate Student-t (``proposal_df``
+        degrees of freedom) in the unconstrained space, and weights :math:`S` proposal draws by
+        :math:`p(x, u) / q(u)`; a posterior mode the chain never visited is missed (check
+        ``khat``). ``"ais"``: annealed importance sampling from the prior to the posterior over
+        ``n_temps`` temperatures with ``n_leapfrog``-step HMC moves, ``n_samples`` particles;
+        works for coupled latents in hundreds of dimensions.
+    n_samples : int, optional
+        :math:`S`: draws per point (default 2000), or AIS particles (default 256).
     random_seed : int or Generator, optional
     use_auxiliary : bool, default True
-        Work on ``auxify(model)`` (the noise space), where posteriors are closer to Gaussian.
-    independent_dim : str, optional
-        A dim over which the model factorizes: every free and observed variable has it (on a
-        batch axis). The result is the sum of independent per-point estimates.
+        Work on ``auxify(model, centering=0.0)`` (the noise space), where posteriors are closer
+        to Gaussian and the prior of the latents is free of theta.
+    independent_dim : str, False or None, default None
+        A dim over which the model factorizes (every free and observed variable has it and the
+        points are not coupled along it: checked, a coupled dim raises). ``None`` finds one if
+        there is one; ``False`` never factorizes.
     posterior_draws, tune : int, default 500
         NUTS draws and warm-up for ``"importance"``.
     proposal_df : float, default 10.0
         Degrees of freedom of the proposal (``np.inf`` for a Gaussian).
     step_kwargs : dict, optional
         Passed to ``pm.NUTS``.
+    n_temps, n_leapfrog : int
+        AIS temperatures and leapfrog steps per HMC move.
+    mode : str, optional
+        PyTensor compilation mode of the estimator's functions.
 
     Returns
     -------
     LogMarginal
-        ``estimate``, ``se`` (standard error), ``ess`` and, with ``independent_dim``, the
+        ``estimate``, ``se`` (NaN when unreliable), ``khat``, ``ess`` and, with a dim, the
         per-point estimates.
+
+    Warns
+    -----
+    UnreliableEstimateWarning
+        When the Pareto k-hat of the weights exceeds 0.7.
 
     Raises
     ------
     ValueError
-        Unknown method, a model without observed data or latents, discrete latents, or
-        variables without ``independent_dim``.
+        Unknown method, a model without observed data or latents, discrete latents, or an
+        ``independent_dim`` that is missing from a variable or couples the points.
 
     Examples
     --------
@@ -128,17 +208,20 @@ def estimate_log_marginal(
         import pymc as pm
         from pymc_auxform import estimate_log_marginal
 
-        with pm.Model() as model:
-            mu = pm.Normal("mu", 0.0, 2.0)
-            pm.Normal("y", mu, 1.0, observed=np.array([0.3, 1.1, 0.7]))
+        with pm.Model(coords={"obs": range(3)}) as model:
+            z = pm.Normal("z", 0.0, 2.0, dims="obs")
+            pm.Normal("y", z, 1.0, observed=np.array([0.3, 1.1, 0.7]), dims="obs")
 
-        res = estimate_log_marginal(model, method="importance", n_samples=2000, random_seed=0)
-        res.estimate, res.se
+        res = estimate_log_marginal(model, random_seed=0)  # factorizes over "obs"
+        res.estimate, res.se, res.khat
     """
+    t0 = time.perf_counter()
     if not isinstance(model, pm.Model):
         raise TypeError(f"estimate_log_marginal expects a pymc.Model, got {type(model).__name__}.")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
+    if n_samples is None:
+        n_samples = 256 if method == "ais" else 2000
     for arg, value in [("n_samples", n_samples), ("posterior_draws", posterior_draws)]:
         if not isinstance(value, int | np.integer) or value < 2:
             raise ValueError(f"{arg} must be an integer >= 2, got {value!r}.")
@@ -149,149 +232,101 @@ def estimate_log_marginal(
     if not proposal_df > 2:
         raise ValueError(f"proposal_df must be > 2 (finite covariance), got {proposal_df!r}.")
     rng = np.random.default_rng(random_seed)
-    work = auxify(model) if use_auxiliary else model
-    if method == "prior":
-        log_w = _prior_log_weights(work, n_samples, rng, independent_dim)
+    mode = resolve_mode(mode)
+    work = auxify(model, centering=0.0) if use_auxiliary else model
+    dim = find_independent_dim(work, independent_dim, rng)
+    if method == "auto":
+        method = "importance"  # AIS is opt-in until measured on the coupled targets (slow here)
+    if method == "ais":
+        dim = None  # AIS estimates the whole log p(x) at once
+        log_w, _ = ais_log_weights(
+            work,
+            n_particles=n_samples,
+            n_temps=n_temps,
+            n_leapfrog=n_leapfrog,
+            rng=rng,
+            mode=mode,
+        )
+    elif method == "prior":
+        log_w = _prior_log_weights(work, n_samples, rng, dim, mode)
     else:
         log_w = _importance_log_weights(
-            work, n_samples, rng, independent_dim, posterior_draws, tune, proposal_df, step_kwargs
+            work, n_samples, rng, dim, posterior_draws, tune, proposal_df, step_kwargs, mode
         )
-    return _summarize(log_w, method, n_samples, pointwise=independent_dim is not None)
+    return _summarize(log_w, method, n_samples, dim, time.perf_counter() - t0)
 
 
-def _prior_log_weights(work, n_samples, rng, dim) -> np.ndarray:
+def _prior_log_weights(work, n_samples, rng, dim, mode) -> np.ndarray:
     """log p(x | latents) at prior draws of the latents: shape (S,) or (S, N)."""
+    from pymc.model.transform.conditioning import remove_value_transforms
+
     plain = remove_value_transforms(work)
     free = plain.free_RVs
-    if dim is not None:
-        for rv in free:  # a global latent couples all points
-            _dim_axis(plain, rv.name, dim)
     draws = pm.draw(free, draws=n_samples, random_seed=rng)
+    draws = draws if isinstance(draws, list) else [draws]
     values = [plain.rvs_to_values[rv] for rv in free]
     rvs = plain.observed_RVs + list(plain.potentials)
-    terms = plain.logp(vars=rvs, sum=False)
-    fn = _batched_fn(plain, rvs, terms, values, dim)
-    return fn(*draws)
+    return pointwise_fn(plain, rvs, values, dim, mode)(*draws)
 
 
-def _importance_log_weights(work, n_samples, rng, dim, n_post, tune, df, step_kwargs):
+def _importance_log_weights(work, n_samples, rng, dim, n_post, tune, df, step_kwargs, mode):
     """log p(x, u) - log q(u) at proposal draws u: shape (S,) or (S, N)."""
-    chain = PersistentChain(work, step="nuts", rng=rng.spawn(1)[0], step_kwargs=step_kwargs)
+    kwargs = {"compile_kwargs": {"mode": mode}, **dict(step_kwargs or {})}
+    chain = PersistentChain(work, step="nuts", rng=rng.spawn(1)[0], step_kwargs=kwargs)
     if tune:
         chain.sample(tune, tune=True)
     post, _ = chain.sample(n_post, tune=False)
     values = work.continuous_value_vars
-    layout = _Layout(work, values, dim)
+    layout = Layout(work, values, dim)
     flat = layout.flatten([post[v.name] for v in values])  # (n_post, N, D)
-    draws_u, log_q = _student_t_proposal(flat, n_samples, df, rng)  # (S, N, D), (S, N)
-    rvs = work.basic_RVs + list(work.potentials)
-    terms = work.logp(vars=rvs, sum=False)
-    fn = _batched_fn(work, rvs, terms, values, dim)
+    draws_u, log_q = student_t_proposal(flat, n_samples, df, rng)  # (S, N, D), (S, N)
+    fn = pointwise_fn(work, work.basic_RVs + list(work.potentials), values, dim, mode)
     log_p = fn(*layout.unflatten(draws_u))
     return log_p - (log_q if dim is not None else log_q[:, 0])
 
 
-def _batched_fn(model, rvs, terms, values, dim):
-    """Compile sum of ``terms`` at S draws of ``values``: (S,) or, per point of ``dim``, (S, N)."""
-    reduced = [_reduce(model, rv, term, dim) for rv, term in zip(rvs, terms, strict=True)]
-    inputs, (out,) = vectorize_over_draws([sum(reduced)], values)
-    return pytensor.function(inputs, out)
-
-
-def _reduce(model, rv, term, dim):
-    if dim is None:
-        return term.sum()
-    axis = _dim_axis(model, rv.name, dim)
-    if axis >= term.ndim:
-        raise ValueError(
-            f"independent_dim: {dim!r} of {rv.name!r} is a core (event) axis of its distribution; "
-            "points must be independent along it."
-        )
-    others = [a for a in range(term.ndim) if a != axis]
-    return term.sum(axis=others) if others else term
-
-
-def _dim_axis(model, name, dim) -> int:
-    dims = model.named_vars_to_dims.get(name, ())
-    if dim not in (dims or ()):
-        raise ValueError(
-            f"independent_dim: {name!r} has dims {dims}, without {dim!r}. Every free and observed "
-            f"variable must have the dim {dim!r} (no global latents, no Potentials)."
-        )
-    return list(dims).index(dim)
-
-
-class _Layout:
-    """Value variables <-> one (draws, N, D) array (N = 1 without an independent dim)."""
-
-    def __init__(self, model, values, dim):
-        self.shapes, self.axes = [], []
-        point = model.initial_point()
-        for v in values:
-            rv = model.values_to_rvs[v]
-            self.axes.append(None if dim is None else _dim_axis(model, rv.name, dim))
-            self.shapes.append(tuple(point[v.name].shape))
-
-    def flatten(self, arrays) -> np.ndarray:
-        blocks = []
-        for a, axis in zip(arrays, self.axes, strict=True):
-            a = a.reshape(a.shape[0], 1, -1) if axis is None else np.moveaxis(a, axis + 1, 1)
-            blocks.append(a.reshape(a.shape[0], a.shape[1], -1))
-        return np.concatenate(blocks, axis=2)
-
-    def unflatten(self, flat) -> list[np.ndarray]:
-        out, start = [], 0
-        for shape, axis in zip(self.shapes, self.axes, strict=True):
-            size = int(np.prod(shape)) // (1 if axis is None else shape[axis])
-            block = flat[:, :, start : start + size]
-            start += size
-            if axis is None:
-                out.append(block.reshape(flat.shape[0], *shape))
-            else:
-                moved = (shape[axis], *shape[:axis], *shape[axis + 1 :])
-                out.append(np.moveaxis(block.reshape(flat.shape[0], *moved), 1, axis + 1))
-        return out
-
-
-def _student_t_proposal(flat, n_samples, df, rng):
-    """Fit a multivariate t per point to draws (n, N, D); sample (S, N, D), log density (S, N)."""
-    n_draws, n_points, d = flat.shape
-    mean = flat.mean(axis=0)
-    centered = flat - mean
-    cov = np.einsum("snd,sne->nde", centered, centered) / (n_draws - 1)
-    cov = (
-        cov
-        + 1e-8 * np.eye(d) * np.maximum(np.trace(cov, axis1=1, axis2=2) / d, 1e-12)[:, None, None]
-    )
-    draws = np.empty((n_samples, n_points, d))
-    log_q = np.empty((n_samples, n_points))
-    for i in range(n_points):
-        if np.isinf(df):
-            dist = stats.multivariate_normal(mean[i], cov[i])
-        else:
-            # scale so that the proposal has the fitted covariance
-            dist = stats.multivariate_t(mean[i], cov[i] * (df - 2) / df, df=df)
-        x = dist.rvs(size=n_samples, random_state=rng).reshape(n_samples, d)
-        draws[:, i] = x
-        log_q[:, i] = np.atleast_1d(dist.logpdf(x))
-    return draws, log_q
-
-
-def _summarize(log_w, method, n_samples, *, pointwise) -> LogMarginal:
-    log_w = log_w.reshape(n_samples, -1)
+def _summarize(log_w, method, n_samples, dim, seconds) -> LogMarginal:
+    log_w = np.asarray(log_w, dtype=float).reshape(n_samples, -1)
     finite = np.where(np.isfinite(log_w), log_w, -np.inf)
     est = special.logsumexp(finite, axis=0) - np.log(n_samples)
     w = np.exp(finite - finite.max(axis=0))
     se = w.std(axis=0, ddof=1) / np.sqrt(n_samples) / w.mean(axis=0)
     ess = w.sum(axis=0) ** 2 / (w**2).sum(axis=0)
+    khat = _khat(finite)
+    worst = float(np.max(khat))
+    total_se = float(np.sqrt(np.sum(se**2)))
+    if not worst <= KHAT_THRESHOLD:
+        where = f" (worst of {len(khat)} points)" if dim is not None else ""
+        warnings.warn(
+            f"log p(x) by {method!r}: Pareto k-hat of the weights is {worst:.2f}{where} > "
+            f"{KHAT_THRESHOLD}; the estimate is unreliable (likely too low) and its standard "
+            "error meaningless, reported as NaN. Use more draws, method='ais', or check that "
+            "the posterior is unimodal.",
+            UnreliableEstimateWarning,
+            stacklevel=3,
+        )
+        total_se = np.nan
     return LogMarginal(
         estimate=float(est.sum()),
-        se=float(np.sqrt(np.sum(se**2))),
+        se=total_se,
+        khat=worst,
         ess=float(ess.min()),
         method=method,
         n_samples=n_samples,
-        pointwise=est if pointwise else None,
+        independent_dim=dim,
+        pointwise=est if dim is not None else None,
+        pointwise_khat=khat if dim is not None else None,
+        seconds=seconds,
     )
 
 
-__all__ = ["LogMarginal", "estimate_log_marginal"]
+def _khat(log_w: np.ndarray) -> np.ndarray:
+    """Pareto k-hat per column of (S, N) log weights (PSIS, ArviZ); inf where it is undefined."""
+    shifted = log_w - np.max(log_w, axis=0)
+    shifted = np.where(np.isfinite(shifted), shifted, -1e300)
+    _, k = array_stats.psislw(-shifted.T, axis=-1)  # it takes -log w (the LOO convention)
+    k = np.atleast_1d(np.asarray(k, dtype=float))
+    return np.where(np.isfinite(k), k, np.inf)
+
+
+__all__ = ["LogMarginal", "UnreliableEstimateWarning", "estimate_log_marginal"]
