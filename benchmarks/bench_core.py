@@ -1,7 +1,7 @@
 """Core benchmark (issue 2): original vs ``auxify`` vs hand-written non-centered.
 
 1. Sampling, same sampler, settings and seed for the three versions of eight schools, Neal's
-   funnel and the seed's DBN (loop form): divergences, min bulk ESS over the original variables,
+   funnel and Kingma's (2013) DBN (loop form): divergences, min bulk ESS over the original variables,
    ESS per second (sampling only, compilation excluded) and per 1000 gradient evaluations, all
    from :func:`pymc_auxform.timed_sample` and :func:`pymc_auxform.sampling_metrics`.
 2. Cost of one compiled logp+gradient call (:func:`pymc_auxform.logp_grad_seconds`: best of

@@ -2,7 +2,7 @@
 
 Models (all seeded, simulated data):
 
-- ``dbn``: the seed's DBN (T=20, z in R^10, one binary output per step), original loop form vs
+- ``dbn``: Kingma's (2013) DBN (T=20, z in R^10, one binary output per step), original loop form vs
   ``auxify`` of the loop form vs ``auxify`` of the scan form (``pm.CustomDist`` + ``pytensor.scan``)
   vs the hand-written non-centered loop form;
 - ``grw``: a GaussianRandomWalk (T=100) with a latent innovation scale, observed with noise;

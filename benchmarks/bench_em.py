@@ -1,5 +1,5 @@
 """EM benchmark: time per stochastic-EM iteration (and its split) on the digits model, and EM in
-auxiliary vs original form on the seed's DBN with unknown transition weights at equal wall time.
+auxiliary vs original form on Kingma's (2013) DBN with unknown transition weights at equal wall time.
 
 1. Digits (``examples/digits_em.py``: z in R^2, 2-layer MLP decoder, Bernoulli pixels, minibatches
    of 100 images): compile, warm-up, E-step and M-step seconds per iteration; held-out log p(x)
@@ -157,7 +157,7 @@ def write(results: dict, settings: dict) -> None:
         f"## DBN (T=20, z in R^10), learning W_z, b_z from zeros, {settings['dbn_budget_s']} s "
         "of EM per form",
         "",
-        "log p(x) is estimated by prior Monte Carlo in auxiliary form (the seed's MC likelihood) "
+        "log p(x) is estimated by prior Monte Carlo in auxiliary form (Kingma's (2013) MC likelihood) "
         "at each learned theta, with its standard error and the ESS of the weights.",
         "",
         "| theta | EM iterations | ms/iter | compile s | warm-up s | accept | grads/iter "

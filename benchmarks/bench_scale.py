@@ -5,7 +5,7 @@
    linear), and PyMC's own ``fgraph_from_model`` + ``model_from_fgraph`` round trip (quadratic)
    next to ours (``pymc_auxform._fgraph``) at a few sizes.
 2. Big models, original vs ``auxify`` vs ``auxify(centering="auto")``: a varying-intercepts model
-   with 10,000 groups and the seed's DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
+   with 10,000 groups and Kingma's (2013) DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
    elements). Auxify time, choice time, compile time, peak memory (each version runs in its own
    process: peak RSS), ESS/s with nutpie. Few draws (see ``SETTINGS``): the point is the cost at
    scale, the ESS numbers are rough.

@@ -1,4 +1,4 @@
-"""The seed's figure: samples and autocorrelation of the DBN's first latent, original vs auxiliary.
+"""Kingma's (2013) figure: samples and autocorrelation of the DBN's first latent, original vs auxiliary.
 
 Kingma (2013), slide "Experiment: DBN": in the original form each ``z_j`` is moved only by its
 Markov blanket, so ``z_0`` feels the later observations only through the chain and HMC mixes
@@ -59,11 +59,11 @@ def main(argv=None) -> Path:
         args.var,
         max_lag=args.max_lag,
         coords=coords,
-        title=f"Seed's DBN (T=20, z in R^10): autocorrelation of {args.var} {about}",
+        title=f"Kingma's (2013) DBN (T=20, z in R^10): autocorrelation of {args.var} {about}",
     )
     pc.savefig(path, dpi=110, bbox_inches="tight")
     samples = OUTPUT / "dbn_samples.png"
-    pc = res.plot_trace(args.var, coords=coords, title=f"Seed's DBN: draws of {args.var} {about}")
+    pc = res.plot_trace(args.var, coords=coords, title=f"Kingma's (2013) DBN: draws of {args.var} {about}")
     pc.savefig(samples, dpi=110, bbox_inches="tight")
     print(f"saved {path} and {samples}")
     return path

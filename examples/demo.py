@@ -1,4 +1,4 @@
-"""The main demo (``make demo``): original vs auxiliary form on eight schools and the seed's DBN.
+"""The main demo (``make demo``): original vs auxiliary form on eight schools and Kingma's (2013) DBN.
 
 Both models are written the natural (centered) way, auxified with one call, and sampled in both
 forms with the same sampler, settings (``target_accept=0.9``) and seed. The table shows

@@ -1,4 +1,4 @@
-"""Learn the seed's generative digits model with stochastic MCMC-EM in auxiliary form.
+"""Learn Kingma's (2013) generative digits model with stochastic MCMC-EM in auxiliary form.
 
 Model (Kingma 2013, "simple generative MNIST model", on scikit-learn's bundled 8x8 digits):
 z in R^2 ~ N(0, I); x | z = Bernoulli(sigmoid(W2 tanh(W1 z + b1) + b2)), 64 binary pixels.

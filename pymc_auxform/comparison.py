@@ -157,7 +157,7 @@ class FormComparison:
         return runs
 
     def plot_autocorr(self, var_names: str | Sequence[str] | None = None, **kwargs):
-        """Autocorrelation in both forms, one ArviZ figure (the seed's comparison).
+        """Autocorrelation in both forms, one ArviZ figure (Kingma's (2013) comparison).
 
         Parameters
         ----------

@@ -4,7 +4,7 @@ are wrong.
 * ``"importance"``: a multivariate Student-t proposal fitted to NUTS draws of the posterior in
   the unconstrained (noise) space; weights :math:`w = p(x, u) / q(u)`, value-transform
   Jacobians included.
-* ``"prior"``: the seed's "EM-free" estimator. In auxiliary form every latent is a root noise
+* ``"prior"``: Kingma's (2013) "EM-free" estimator. In auxiliary form every latent is a root noise
   variable, so :math:`p(x) = \mathbb{E}_{\epsilon \sim p(\epsilon)}[p(x \mid \epsilon)]`.
 * ``"ais"``: annealed importance sampling with HMC moves (:mod:`pymc_auxform._ais`), for
   coupled, high-dimensional latents (time series, deep models).

@@ -12,7 +12,7 @@ is differentiable in :math:`\theta` at fixed draws: no E-step, no sampler, a fre
 noise every iteration. With a dim over which the model factorizes (one latent block per data
 point) the average is taken per point, :math:`\sum_n \log \frac1L \sum_l p_\theta(x_n \mid
 \epsilon_{n,l})`. It is a lower bound of :math:`\log p_\theta(x)` in expectation (tight as
-:math:`L \to \infty`); :math:`L = 1` is the seed's "dropout" case. It works when the prior of the
+:math:`L \to \infty`); :math:`L = 1` is the "dropout" case of Kingma (2013). It works when the prior of the
 latents covers their posterior well (few latent dimensions per point); otherwise use
 :func:`~pymc_auxform.stochastic_em`.
 """

@@ -1,5 +1,5 @@
 """AIS on coupled, high-dimensional latents: a linear-Gaussian state-space model (exact log p(x)
-by a Kalman filter) and the seed's DBN (cross-checked against prior Monte Carlo)."""
+by a Kalman filter) and Kingma's (2013) DBN (cross-checked against prior Monte Carlo)."""
 
 import numpy as np
 import pymc as pm
