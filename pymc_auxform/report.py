@@ -11,6 +11,7 @@ node: it costs nothing at run time.
 from __future__ import annotations
 
 import json
+import textwrap
 
 from dataclasses import asdict, dataclass, field
 
@@ -231,8 +232,19 @@ class AuxReport:
         head = f"auxify: {len(self.rewritten)} rewritten, {len(self.left)} left as they were"
         if not (self.rewritten or self.left):
             return head
-        body = self._table().to_string(justify="left")
-        whys = [f"  {v.name}: {v.why}" for v in [*self.rewritten, *self.left] if v.why]
+        table = self._table()
+        left_aligned = {
+            col: (lambda x, w=int(table[col].str.len().max()): x.ljust(w)) for col in table.columns
+        }
+        body = "\n".join(
+            line.rstrip()
+            for line in table.to_string(justify="left", formatters=left_aligned).split("\n")
+        )
+        whys = [
+            textwrap.fill(f"{v.name}: {v.why}", 88, initial_indent="  ", subsequent_indent="    ")
+            for v in [*self.rewritten, *self.left]
+            if v.why
+        ]
         why = ["why (centering='auto'):", *whys] if whys else []
         return "\n".join([head, body, *why])
 
