@@ -72,7 +72,7 @@ def run(model: pm.Model, names: list[str], settings: dict, extra: float = 0.0) -
     return m
 
 
-def main(quick: bool, only: list[str] | None) -> None:
+def main(quick: bool, only: list[str] | None, tag: str = "") -> None:
     settings = dict(
         draws=300 if quick else 500,
         tune=300 if quick else 500,
@@ -113,10 +113,18 @@ def main(quick: bool, only: list[str] | None) -> None:
             f"choose {choose:.1f}s",
             flush=True,
         )
-        write(rows, settings)
+        write(rows, settings, tag)
 
 
-def write(rows: list[dict], settings: dict) -> None:
+def merge(tags: list[str]) -> None:
+    """Write ``centering.{md,json}`` from the rows of several tagged runs (same settings)."""
+    parts = [json.loads((RESULTS / f"centering_{t}.json").read_text()) for t in tags]
+    order = list(models())
+    rows = sorted((r for p in parts for r in p["rows"]), key=lambda r: order.index(r["model"]))
+    write(rows, parts[0]["settings"])
+
+
+def write(rows: list[dict], settings: dict, tag: str = "") -> None:
     RESULTS.mkdir(exist_ok=True)
     head = (
         "| model | ESS/s written / aux / auto | auto / best fixed (ESS/s) "
@@ -170,8 +178,9 @@ def write(rows: list[dict], settings: dict) -> None:
             "",
         ]
     )
-    (RESULTS / "centering.md").write_text(text)
-    (RESULTS / "centering.json").write_text(
+    stem = f"centering_{tag}" if tag else "centering"
+    (RESULTS / f"{stem}.md").write_text(text)
+    (RESULTS / f"{stem}.json").write_text(
         json.dumps({"date": now, "settings": settings, "rows": rows}, indent=1, default=str)
     )
 
@@ -179,7 +188,12 @@ def write(rows: list[dict], settings: dict) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*")
+    parser.add_argument("--only", nargs="*", help="run only these models")
+    parser.add_argument("--tag", default="", help="write centering_<tag>.{md,json}")
+    parser.add_argument("--merge", nargs="*", help="merge the results of these tags")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    main(args.quick, args.only)
+    if args.merge:
+        merge(args.merge)
+    else:
+        main(args.quick, args.only, args.tag)

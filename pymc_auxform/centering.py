@@ -49,6 +49,17 @@ avoids the intermediate :math:`\lambda` on root variables that hurt on eight sch
 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else 0. Variables with several noise
 variables, or whose noise has latent parameters, are left at 0 (auxiliary). If the pilot fails
 (non-finite density or information), a warning says so and every variable is kept as written.
+
+**Should "auto" be auxify's default?** Not yet, measured (``benchmarks/results/centering.md``,
+radon-style suite, eight schools, funnel, DBN, two held-out models, nutpie, 2 x 500 draws): per
+gradient it matches or beats the better fixed form (1.2-2x on the data-rich regressions, where
+the pure rewrite loses 2x to the model as written), but the choice costs 10-20 s there on a
+loaded two-core machine, 25-50% of the whole ``pm.sample`` call, against the target of 10%. What
+remains is not the information (a fixed handful of Hessian-vector products) but compiling the
+pilot and the L-BFGS gradients with PyTensor's Python backend (C thunks evaluate ten times
+faster but compiled for 10-200 s here). ``auxify(model)`` therefore stays the pure, instant,
+data-free rewrite (``centering=0.0``); ``centering="auto"`` is the recommended call for
+regressions with many or very unequal rows per group.
 """
 
 from __future__ import annotations
