@@ -120,7 +120,8 @@ def merge(tags: list[str]) -> None:
     """Write ``centering.{md,json}`` from the rows of several tagged runs (same settings)."""
     parts = [json.loads((RESULTS / f"centering_{t}.json").read_text()) for t in tags]
     order = list(models())
-    rows = sorted((r for p in parts for r in p["rows"]), key=lambda r: order.index(r["model"]))
+    unique = {r["model"]: r for p in reversed(parts) for r in p["rows"]}  # first tag wins
+    rows = sorted(unique.values(), key=lambda r: order.index(r["model"]))
     write(rows, parts[0]["settings"])
 
 
