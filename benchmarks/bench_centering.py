@@ -1,17 +1,16 @@
-"""Centering benchmark: ``centering="auto"`` against always-centered, always-auxiliary and the best
-hand-chosen form.
+"""Centering benchmark: ``auxify(model, centering="auto")``, time of the choice included, against
+the model as written (fully centered) and the full auxiliary form (``centering=0.0``).
 
-Models (all seeded): eight schools, Neal's funnel, the seed's DBN (loop form, ``--steps`` steps),
-an informative radon-style model (20 groups x 50 observations) and a mixed one (5 data-rich
-groups x 200 observations, 45 data-poor groups x 1 observation). The hand-chosen form of the mixed
-model keeps the data-rich groups centered and auxifies the others (per-element 0/1); on the other
-models it is the better of the two fixed forms (no extra run).
+Suite: radon-style regressions (:func:`~pymc_auxform.reference_models.radon_style`: varying
+intercept, varying slope, both, group-level predictor; 10^3-10^4 rows, 50-386 groups of 1 to
+100+ rows), eight schools, the funnel, the seed's DBN, the informative and the mixed models, plus
+two held-out models (``held_out`` column) that were never looked at while tuning the choice.
 
-For each run: min bulk ESS over the original free variables, ESS/s (sampling time, tuning and
-draws, no compile), ESS per 1000 gradient evaluations, divergences; for "auto", the time spent
-choosing and its ratio to the sampling time and to the whole ``pm.sample`` call.
+Per model and form: min bulk ESS over the original free variables, ESS per 1000 gradients, and
+ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + time of the choice).
+"Best fixed" is the better of the model as written and ``centering=0.0``, same run.
 
-Run by hand: ``.venv/bin/python benchmarks/bench_centering.py [--quick]``; writes
+Run by hand: ``PYTHONPATH=. python benchmarks/bench_centering.py [--quick]``; writes
 ``benchmarks/results/centering.{md,json}``.
 """
 
@@ -28,48 +27,55 @@ from pathlib import Path
 import numpy as np
 import pymc as pm
 
-from pymc_auxform import auxify, report, sampling_metrics
+from pymc_auxform import auxify, choose_centering, report, sampling_metrics
 from pymc_auxform.reference_models import (
     dbn,
     eight_schools,
     funnel,
+    radon_style,
     simulate_hierarchical,
     varying_intercepts,
 )
 
 RESULTS = Path(__file__).parent / "results"
-RICH, POOR = 5, 45
 
 
-def models(steps: int) -> dict:
-    """name -> (builder, hand-chosen centering or a fixed form's name)."""
+def models() -> dict:
+    """name -> (builder, held out)."""
     group, y = simulate_hierarchical(20, 50, seed=1)
-    counts = np.r_[np.full(RICH, 200), np.full(POOR, 1)]
-    mgroup, my = simulate_hierarchical(RICH + POOR, counts, seed=2)
-    hand_mixed = {"alpha": (counts >= 10).astype(float)}
+    counts = np.r_[np.full(5, 200), np.full(45, 1)]
+    mgroup, my = simulate_hierarchical(50, counts, seed=2)
     return {
-        "eight_schools": (eight_schools, "auxiliary"),
-        "funnel": (funnel, "auxiliary"),
-        f"dbn_{steps}": (lambda: dbn(steps=steps), "auxiliary"),
-        "informative": (lambda: varying_intercepts(group, y), "centered"),
-        "mixed": (lambda: varying_intercepts(mgroup, my), hand_mixed),
+        "radon_intercept_1k": (lambda: radon_style("intercept", 1000, 85, seed=1), False),
+        "radon_intercept_10k": (lambda: radon_style("intercept", 10000, 386, seed=2), False),
+        "radon_slope_2k": (lambda: radon_style("slope", 2000, 50, seed=3), False),
+        "radon_both_3k": (lambda: radon_style("both", 3000, 100, seed=4), False),
+        "radon_predictor_10k": (lambda: radon_style("predictor", 10000, 386, seed=5), False),
+        "eight_schools": (eight_schools, False),
+        "funnel": (funnel, False),
+        "dbn_10": (lambda: dbn(steps=10), False),
+        "informative": (lambda: varying_intercepts(group, y), False),
+        "mixed": (lambda: varying_intercepts(mgroup, my), False),
+        "held_out_predictor_919": (lambda: radon_style("predictor", 919, 85, seed=11), True),
+        "held_out_both_5k": (lambda: radon_style("both", 5000, 30, seed=12), True),
     }
 
 
-def run(model: pm.Model, names: list[str], settings: dict) -> dict:
+def run(model: pm.Model, names: list[str], settings: dict, extra: float = 0.0) -> dict:
     start = time.perf_counter()
     with model:
         idata = pm.sample(**settings)
     wall = time.perf_counter() - start
     m = sampling_metrics(idata, var_names=names).as_dict()
     m["wall"] = wall
+    m["ess_per_wall"] = m["min_ess_bulk"] / (wall + extra)
     return m
 
 
-def main(quick: bool, steps: int) -> None:
+def main(quick: bool, only: list[str] | None, tag: str = "") -> None:
     settings = dict(
-        draws=300 if quick else 1000,
-        tune=300 if quick else 1000,
+        draws=300 if quick else 500,
+        tune=300 if quick else 500,
         chains=2,
         cores=1,
         random_seed=20131306,
@@ -77,85 +83,95 @@ def main(quick: bool, steps: int) -> None:
         compute_convergence_checks=False,
     )
     rows = []
-    for name, (build, hand) in models(steps).items():
+    for name, (build, held_out) in models().items():
+        if only and name not in only:
+            continue
         original = build()
         names = [rv.name for rv in original.free_RVs]
-        res = {"centered": run(original, names, settings)}
-        res["auxiliary"] = run(auxify(build()), names, settings)
+        res = {"written": run(original, names, settings)}
+        res["auxiliary"] = run(auxify(build(), centering=0.0), names, settings)
         start = time.perf_counter()
-        auto = auxify(build(), centering="auto")
+        choice = choose_centering(build())
+        aux = auxify(build(), centering=choice.lam)
         choose = time.perf_counter() - start
-        res["auto"] = run(auto, names, settings)
-        if isinstance(hand, dict):
-            res["hand"] = run(auxify(build(), centering=hand), names, settings)
-        else:
-            res["hand"] = dict(res[hand], note=f"= {hand}")
-        choice = report(auto).centering
-        print(name, report(auto), sep="\n", flush=True)
+        res["auto"] = run(aux, names, settings, extra=choose)
+        print(name, report(aux), sep="\n", flush=True)
         rows.append(
             {
                 "model": name,
-                **{k: v for k, v in res.items()},
+                "held_out": held_out,
+                **res,
                 "choose_seconds": choose,
+                "choose_gradients": choice.gradient_calls,
+                "choose_hvps": choice.hvp_calls,
                 "choose_iterations": choice.iterations,
-                "choose_converged": choice.converged,
                 "why": {n: d.why() for n, d in choice.decisions.items()},
             }
         )
-        print({k: round(v["ess_per_second"], 1) for k, v in res.items()}, flush=True)
-    write(rows, settings, steps)
-
-
-def write(rows: list[dict], settings: dict, steps: int) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    forms = ("centered", "auxiliary", "auto", "hand")
-    head = (
-        "| model | "
-        + " | ".join(f"{f} ESS/s" for f in forms)
-        + " | auto / best fixed | auto / hand | ESS per 1k grads (c / a / auto / hand)"
-        + " | divergences (c / a / auto / hand) | choose s | choose / sampling"
-        + " | choose / pm.sample |"
-    )
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for r in rows:
-        eps = [r[f]["ess_per_second"] for f in forms]
-        best_fixed = max(eps[0], eps[1])
-        per_grad = " / ".join(f"{1000 * r[f]['ess_per_grad']:.2f}" for f in forms)
-        div = " / ".join(str(r[f]["divergences"]) for f in forms)
-        lines.append(
-            f"| {r['model']} | "
-            + " | ".join(f"{e:.1f}" for e in eps)
-            + f" | {eps[2] / best_fixed:.2f}x | {eps[2] / eps[3]:.2f}x | {per_grad} | {div}"
-            + f" | {r['choose_seconds']:.1f} | {r['choose_seconds'] / r['auto']['seconds']:.2f}"
-            + f" | {r['choose_seconds'] / r['auto']['wall']:.2f} |"
+        print(
+            {k: round(v["ess_per_wall"], 1) for k, v in res.items()},
+            f"choose {choose:.1f}s",
+            flush=True,
         )
-    same = [
-        f"- **{r['model']}**: auto chose the same model as '{f}' (identical draws; the ESS/s "
-        "ratio shows only the timing noise)."
-        for r in rows
-        for f in ("auxiliary", "centered")
-        if r["auto"]["min_ess_bulk"] == r[f]["min_ess_bulk"]
-        and r["auto"]["grad_evals"] == r[f]["grad_evals"]
-    ]
+        write(rows, settings, tag)
+
+
+def merge(tags: list[str]) -> None:
+    """Write ``centering.{md,json}`` from the rows of several tagged runs (same settings)."""
+    parts = [json.loads((RESULTS / f"centering_{t}.json").read_text()) for t in tags]
+    order = list(models())
+    unique = {r["model"]: r for p in reversed(parts) for r in p["rows"]}  # first tag wins
+    rows = sorted(unique.values(), key=lambda r: order.index(r["model"]))
+    write(rows, parts[0]["settings"])
+
+
+def write(rows: list[dict], settings: dict, tag: str = "") -> None:
+    RESULTS.mkdir(exist_ok=True)
+    head = (
+        "| model | ESS/s written / aux / auto | auto / best fixed (ESS/s) "
+        "| auto / best fixed (per grad) | auto / written (ESS/s) | choice s (/ pm.sample) "
+        "| grads + HVPs |"
+    )
+    lines = [head, "|" + "---|" * 7]
+    ratios, per_grad, vs_written = [], [], []
+    for r in rows:
+        w, a, auto = (r[f]["ess_per_wall"] for f in ("written", "auxiliary", "auto"))
+        g = [r[f]["ess_per_grad"] for f in ("written", "auxiliary", "auto")]
+        ratio, grad_ratio = auto / max(w, a), g[2] / max(g[0], g[1])
+        ratios.append(ratio)
+        per_grad.append(grad_ratio)
+        vs_written.append(auto / w)
+        star = " (held out)" if r["held_out"] else ""
+        lines.append(
+            f"| {r['model']}{star} | {w:.1f} / {a:.1f} / {auto:.1f} | {ratio:.2f}x "
+            f"| {grad_ratio:.2f}x | {auto / w:.2f}x "
+            f"| {r['choose_seconds']:.1f} ({r['choose_seconds'] / r['auto']['wall']:.2f}) "
+            f"| {r['choose_gradients']} + {r['choose_hvps']} |"
+        )
+
+    def gmean(x):
+        return float(np.exp(np.mean(np.log(x))))
+
+    lines.append(
+        f"| **geometric mean** | | {gmean(ratios):.2f}x | {gmean(per_grad):.2f}x "
+        f"| {gmean(vs_written):.2f}x | | |"
+    )
     why = [
         f"- **{r['model']}**: " + "; ".join(f"`{n}`: {w}" for n, w in r["why"].items())
         for r in rows
     ]
+    now = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M}"
     text = "\n".join(
         [
-            "# centering='auto' vs fixed forms",
+            "# Choosing the form: `centering='auto'` against the fixed forms",
             "",
-            f"Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC. Settings: "
-            f"`pm.sample` (nutpie) {settings}; DBN loop form with {steps} steps. "
-            "ESS = min bulk ESS over the original free variables; ESS/s uses the sampling time "
-            "(tuning + draws, no compile). 'hand' = per-group 0/1 on the mixed model "
-            "(rich groups centered), else the better fixed form (same run). The machine's 2 cores "
-            "were shared with other jobs: seconds are noisy, compare within a row; ESS per "
-            "gradient is not affected.",
+            f"Date: {now} UTC. `pm.sample` (nutpie) {settings}. ESS = min bulk ESS over the "
+            "original free variables; ESS/s = ESS / (wall time of the whole `pm.sample` call + "
+            "time of the choice, for auto). 'written' is the model as the user wrote it "
+            "(centered), 'aux' is `centering=0.0`; best fixed = the better of the two. Two cores "
+            "shared with other jobs: seconds are noisy; ESS per gradient is not.",
             "",
             *lines,
-            "",
-            *same,
             "",
             "What auto chose, and why:",
             "",
@@ -163,22 +179,22 @@ def write(rows: list[dict], settings: dict, steps: int) -> None:
             "",
         ]
     )
-    (RESULTS / "centering.md").write_text(text)
-    (RESULTS / "centering.json").write_text(
-        json.dumps(
-            {"date": f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M}", "settings": settings}
-            | {"steps": steps, "rows": rows},
-            indent=1,
-            default=str,
-        )
+    stem = f"centering_{tag}" if tag else "centering"
+    (RESULTS / f"{stem}.md").write_text(text)
+    (RESULTS / f"{stem}.json").write_text(
+        json.dumps({"date": now, "settings": settings, "rows": rows}, indent=1, default=str)
     )
-    print(text)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--only", nargs="*", help="run only these models")
+    parser.add_argument("--tag", default="", help="write centering_<tag>.{md,json}")
+    parser.add_argument("--merge", nargs="*", help="merge the results of these tags")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    main(args.quick, args.steps)
+    if args.merge:
+        merge(args.merge)
+    else:
+        main(args.quick, args.only, args.tag)

@@ -51,7 +51,8 @@ def test_informative_model_keeps_data_rich_latents_centered():
     lam = report(aux).centering.decisions["alpha"].lam  # equal per group: a scalar
     assert np.all(np.asarray(lam) > 0.8)
     left = {lft.name: lft for lft in report(aux).left}
-    assert "kept centered" in left["mu"].reason and "info ratio" in left["mu"].why
+    assert "kept centered" in left["alpha"].reason and "info ratio" in left["alpha"].why
+    assert "constant parameters" in left["mu"].why  # a root: any rewrite only rescales it
     assert "why (centering='auto')" in str(report(aux))
 
 

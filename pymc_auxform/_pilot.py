@@ -1,0 +1,211 @@
+r"""The pilot of the automatic centering choice: where to look, and the information there (internal).
+
+:class:`Pilot` compiles two functions of the auxiliary model (all latents in auxiliary form), in
+the sampler's coordinates :math:`u` joined into one vector:
+
+* ``objective(u)``: the Laplace-corrected log density :math:`\log p(u) - \tfrac12 \sum_i
+  \log(1 + c_i D_i(u)^2)`, its gradient and the slopes :math:`D_i`, for L-BFGS;
+* ``hvp(u, v)``: the product of the likelihood Hessian (every term except the noises' own priors)
+  with a vector :math:`v`, by reverse-over-reverse differentiation (one pass costs a few
+  gradients, whatever the number of elements).
+
+The likelihood information of noise element :math:`i` is :math:`-H_{ii}`. One product with a
+Rademacher vector :math:`s` (random signs) supported on one noise variable (a *block*) gives
+:math:`s_i (H s)_i = H_{ii} + \sum_{j \ne i} H_{ij} s_i s_j`: exactly the diagonal where the
+block's Hessian is diagonal (conditionally independent elements: group effects), an unbiased
+estimate otherwise (recurrent chains, multivariate blocks). Two products with independent signs
+that agree to rounding prove the block diagonal (with probability one); blocks that are not get
+one :math:`\lambda` from their mean information, which the off-diagonal noise barely touches.
+When there are more blocks than ``colours``, blocks share products (independent signs, round
+robin): the cost per pilot iteration is at most ``2 * colours`` products, never one per element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+
+from pymc.pytensorf import join_nonshared_inputs
+from pytensor.gradient import DisconnectedType, grad
+from pytensor.graph.replace import graph_replace
+from pytensor.tensor.random.basic import NormalRV
+from scipy.optimize import minimize
+
+from pymc_auxform.forms.base import is_constant_value
+
+
+class PilotFailed(RuntimeError):
+    """The pilot reached a point where the density or the information is not finite."""
+
+
+class Pilot:
+    """Pilot point and likelihood information of the noise of each target variable.
+
+    Parameters
+    ----------
+    aux : pm.Model
+        The fully auxiliary model.
+    model : pm.Model
+        The original model (for the value transforms of the original variables).
+    targets : list of (name, noise name, supports partial)
+    rng : np.random.Generator
+    mode : str
+        PyTensor mode of the compiled functions.
+    colours : int
+        At most this many groups of blocks are probed separately.
+    """
+
+    def __init__(self, aux, model, targets, rng, mode, colours: int = 4):
+        self.aux = aux
+        point = aux.initial_point(random_seed=int(rng.integers(2**31)))
+        values = aux.value_vars
+        noise_values = {noise: aux.rvs_to_values[aux[noise]] for _, noise, _ in targets}
+        self.shapes = {noise: point[v.name].shape for noise, v in noise_values.items()}
+        self.c = {noise: pytensor.shared(np.zeros(s)) for noise, s in self.shapes.items()}
+        offsets = np.cumsum([0] + [point[v.name].size for v in values])
+        where = {v.name: slice(a, b) for v, a, b in zip(values, offsets, offsets[1:], strict=False)}
+        self.where = {noise: where[v.name] for noise, v in noise_values.items()}
+        self.noises = [noise for _, noise, _ in targets]
+        correction, slopes = pt.constant(0.0), []
+        for name, noise, partial in targets:
+            d = _slope(aux, model, name, noise_values[noise]) if partial else None
+            if d is not None:
+                correction = correction + 0.5 * pt.sum(pt.log1p(self.c[noise] * d**2))
+            slopes.append(pt.ones_like(noise_values[noise]) if d is None else d)
+        noise_rvs = [aux[noise] for noise in self.noises]
+        rest = [v for v in aux.free_RVs + aux.observed_RVs if v not in noise_rvs]
+        likelihood = aux.logp(vars=rest) if rest else pt.constant(0.0)
+        outs, joined = join_nonshared_inputs(
+            point, [aux.logp() - correction, likelihood, *slopes], values
+        )
+        obj, likelihood, *slopes = outs
+        probe = pt.vector("probe")
+        self._objective = pytensor.function(
+            [joined], [-obj, -grad(obj, joined), *slopes], mode=mode, on_unused_input="ignore"
+        )
+        hvp = _grad(pt.sum(_grad(likelihood, joined) * probe), joined)
+        self._hvp = pytensor.function([joined, probe], hvp, mode=mode, on_unused_input="ignore")
+        self.x = np.concatenate([point[v.name].ravel() for v in values]).astype(float)
+        self.blocks = [where[v.name] for v in values]
+        self.own = {}  # curvature of each target noise's own prior (set by ``move``)
+        # Loose tolerances: lam = r/(1+r) needs r to a few per cent, not the mode to 1e-9.
+        self.options = {"maxiter": 1000, "ftol": 1e-6, "gtol": 1e-3}
+        n = max(1, min(colours, len(self.noises)))
+        self.colours = [self.noises[k::n] for k in range(n)]
+        self.diagonal: dict[str, bool] = {}
+        self.rng = rng
+        self.gradient_calls = 0
+        self.hvp_calls = 0
+
+    def move(self, prior: dict[str, float]) -> dict[str, np.ndarray]:
+        """Move to the corrected mode; return the likelihood information of each noise there
+        (and set the correction for the next call)."""
+        result = minimize(
+            self._value_and_grad, self.x, jac=True, method="L-BFGS-B", options=self.options
+        )
+        x = result.x
+        if not (np.all(np.isfinite(x)) and np.isfinite(result.fun)):
+            raise PilotFailed("the pilot mode is not finite")
+        self.x = x
+        info = self.information()
+        bad = [n for n, i in info.items() if not np.all(np.isfinite(i))]
+        if bad:
+            raise PilotFailed(f"the information of {bad} is not finite at the pilot mode")
+        for noise, d in zip(self.noises, self._objective(self.x)[2:], strict=True):
+            c = info[noise] / prior[noise] / np.maximum(np.asarray(d, dtype=float) ** 2, 1e-300)
+            self.c[noise].set_value(np.broadcast_to(c, self.shapes[noise]).copy())
+        return info
+
+    def information(self) -> dict[str, np.ndarray]:
+        """Likelihood information per element of each noise at the current point, from at most
+        two Hessian-vector products per colour (one once a colour is known to be diagonal)."""
+        info = {}
+        for colour in self.colours:
+            known = all(self.diagonal.get(n, False) for n in colour)
+            signs = self._signs(colour)
+            estimates = [self._probe(colour, signs)]
+            if not known:  # flip a random half of the signs: agreement proves a diagonal block
+                estimates.append(
+                    self._probe(colour, {n: s * _half(s.size, self.rng) for n, s in signs.items()})
+                )
+            for noise in colour:
+                first = estimates[0][noise]
+                if len(estimates) == 2 and noise not in self.diagonal:
+                    other = estimates[1][noise]
+                    self.diagonal[noise] = len(colour) == 1 and bool(
+                        np.allclose(first, other, rtol=1e-6, atol=1e-9)
+                    )
+                mean = np.mean([e[noise] for e in estimates], axis=0)
+                info[noise] = np.clip(mean, 0.0, None).reshape(self.shapes[noise])
+        return info
+
+    def _signs(self, colour) -> dict[str, np.ndarray]:
+        return {
+            noise: self.rng.choice(
+                [-1.0, 1.0], size=self.where[noise].stop - self.where[noise].start
+            )
+            for noise in colour
+        }
+
+    def _probe(self, colour, signs) -> dict[str, np.ndarray]:
+        v = np.zeros_like(self.x)
+        for noise in colour:
+            v[self.where[noise]] = signs[noise]
+        hv = self._hvp(self.x, v)
+        self.hvp_calls += 1
+        return {noise: -v[self.where[noise]] * hv[self.where[noise]] for noise in colour}
+
+    def _value_and_grad(self, x):
+        self.gradient_calls += 1
+        value, gradient, *_ = self._objective(x)
+        return value, gradient
+
+
+def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> float:
+    """Fisher information of a noise variable in its value (sampler) coordinates: the mean over
+    draws of minus its log density's second derivative (1 for a standard Normal). The noise's
+    log density is elementwise, so one reverse-over-reverse pass gives every element's."""
+    rv = aux[noise]
+    transform = aux.rvs_to_transforms.get(rv)
+    if isinstance(rv.owner.op, NormalRV) and transform is None:
+        mu, sigma = rv.owner.op.dist_params(rv.owner)
+        if is_constant_value(mu, 0) and is_constant_value(sigma, 1):
+            return 1.0
+    value = aux.rvs_to_values[rv]
+    logp = aux.logp(vars=[rv], sum=False)[0]
+    curvature = _grad(pt.sum(_grad(pt.sum(logp), value)), value)
+    natural = pt.as_tensor(rv).type()
+    forward = natural if transform is None else transform.forward(natural, *rv.owner.inputs)
+    (curvature,) = graph_replace([curvature], {value: forward}, strict=False)
+    fn = pytensor.function([natural], curvature, mode=mode, on_unused_input="ignore")
+    size = max(1, int(np.prod(aux.initial_point()[value.name].shape)))
+    n = max(2, -(-n_draws // size))
+    draws = pm.draw(rv, draws=n, random_seed=rng, mode=mode)
+    return float(-np.mean([np.mean(fn(d)) for d in draws]))
+
+
+def _half(n: int, rng) -> np.ndarray:
+    """Random signs with at least one of each (for n >= 2)."""
+    t = rng.choice([-1.0, 1.0], size=n)
+    if n >= 2 and abs(t.sum()) == n:
+        t[rng.integers(n)] *= -1
+    return t
+
+
+def _grad(cost, wrt):
+    g = grad(cost, wrt, disconnected_inputs="ignore", return_disconnected="zero")
+    return pt.zeros_like(wrt) if isinstance(g.type, DisconnectedType) else g
+
+
+def _slope(aux, model, name, noise_value):
+    """Elementwise dT(z)/du of the forward map (T: z's value transform, u: noise value)."""
+    z = aux[name]
+    transform = model.rvs_to_transforms.get(model[name])
+    tz = z if transform is None else transform.forward(z)
+    (tz,) = aux.replace_rvs_by_values([tz])
+    return grad(pt.sum(tz), noise_value, disconnected_inputs="ignore")
+
+
+__all__ = ["Pilot", "PilotFailed", "noise_information"]

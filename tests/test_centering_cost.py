@@ -1,0 +1,157 @@
+"""The automatic choice's pilot: exact information from Hessian-vector products where blocks are
+diagonal, a cost that does not grow with the number of elements, the same decisions as the exact
+(per-element) method, right picks, and a safe fallback."""
+
+import numpy as np
+import pymc as pm
+import pytest
+
+import pymc_auxform._pilot as pilot_module
+
+from pymc_auxform import auxify, choose_centering, report, sampling_metrics
+from pymc_auxform._pilot import Pilot, PilotFailed
+from pymc_auxform.reference_models import (
+    dbn,
+    eight_schools,
+    funnel,
+    radon_style,
+    simulate_hierarchical,
+    varying_intercepts,
+)
+from pymc_auxform.rewrite import rewrite_model
+
+
+def _pilot(model, names):
+    aux, rep = rewrite_model(model)
+    targets = [(r.name, r.noise[0], True) for r in rep.rewritten if r.name in names]
+    return Pilot(aux, model, targets, np.random.default_rng(0), "FAST_COMPILE")
+
+
+def _exact_information(pilot):
+    """Today's exact diagonal: one product with a unit vector per element (the oracle)."""
+    info = {}
+    for noise in pilot.noises:
+        k = pilot.where[noise]
+        column = []
+        for j in range(k.start, k.stop):
+            e = np.zeros_like(pilot.x)
+            e[j] = 1.0
+            column.append(-pilot._hvp(pilot.x, e)[j])
+        info[noise] = np.clip(np.reshape(column, pilot.shapes[noise]), 0.0, None)
+    return info
+
+
+def test_hvp_information_is_exact_on_diagonal_blocks():
+    group, y = simulate_hierarchical(12, np.arange(1, 13), seed=0)
+    pilot = _pilot(varying_intercepts(group, y, sigma=None), ["alpha"])
+    pilot.x = pilot.x + np.random.default_rng(1).normal(size=pilot.x.size)  # not only at start
+    info = pilot.information()
+    assert pilot.diagonal["alpha_eps"]
+    np.testing.assert_allclose(info["alpha_eps"], _exact_information(pilot)["alpha_eps"], rtol=1e-8)
+
+
+def test_coupled_blocks_are_detected_and_estimated():
+    pilot = _pilot(dbn(steps=4, latent_dim=3), ["z_1", "z_2", "z_3"])
+    info = pilot.information()
+    exact = _exact_information(pilot)
+    assert not any(pilot.diagonal.values())  # the chain couples the elements of every block
+    for noise in pilot.noises:  # the block mean is what decides; it is close
+        assert (
+            abs(np.mean(info[noise]) - np.mean(exact[noise])) < 0.5 * np.mean(exact[noise]) + 0.05
+        )
+
+
+def test_cost_does_not_grow_with_the_number_of_elements():
+    calls = {}
+    for n in (30, 3000):
+        group, y = simulate_hierarchical(n, 2, seed=3)
+        choice = choose_centering(varying_intercepts(group, y, sigma=None), colours=4)
+        assert choice.hvp_calls <= 2 * 4 * choice.iterations  # never one per element
+        calls[n] = choice.hvp_calls - choice.iterations  # products beyond one per iteration
+    assert calls[3000] == calls[30] == 1  # the second probe that proves alpha's block diagonal
+
+
+REFERENCE = {
+    "eight_schools": eight_schools,
+    "funnel": funnel,
+    "informative": lambda: varying_intercepts(*simulate_hierarchical(20, 50, seed=1)),
+    "mixed": lambda: varying_intercepts(
+        *simulate_hierarchical(15, np.r_[np.full(3, 200), np.full(12, 1)], seed=2)
+    ),
+    "radon_both": lambda: radon_style("both", 600, 20, seed=4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_decisions_equal_the_exact_method(name, monkeypatch):
+    fast = choose_centering(REFERENCE[name]())
+    monkeypatch.setattr(pilot_module.Pilot, "information", _exact_information_and_flag)
+    exact = choose_centering(REFERENCE[name]())
+    assert fast.decisions.keys() == exact.decisions.keys()
+    for var, d in exact.decisions.items():
+        np.testing.assert_allclose(fast.decisions[var].lam, d.lam, atol=0.02, err_msg=var)
+
+
+def _exact_information_and_flag(self):
+    self.diagonal = dict.fromkeys(self.noises, True)
+    return _exact_information(self)
+
+
+def test_roots_with_constant_parameters_are_kept_as_written():
+    choice = choose_centering(funnel())
+    assert choice.decisions["v"].lam == 1.0 and "constant parameters" in choice.decisions["v"].why()
+    assert choice.decisions["x"].lam == 0.0  # no data: the auxiliary form
+    left = {v.name for v in report(auxify(funnel(), centering="auto")).left}
+    assert "v" in left
+
+
+def test_failed_pilot_warns_and_keeps_the_model_as_written(monkeypatch):
+    def fail(self, prior):
+        raise PilotFailed("the pilot mode is not finite")
+
+    monkeypatch.setattr(pilot_module.Pilot, "move", fail)
+    with pytest.warns(UserWarning, match="pilot failed"):
+        choice = choose_centering(eight_schools())
+    assert choice.failed and all(np.all(d.lam == 1) for d in choice.decisions.values())
+    assert "pilot failed" in str(choice)
+
+
+def test_bad_colours_is_an_error():
+    with pytest.raises(ValueError, match="colours"):
+        choose_centering(eight_schools(), colours=0)
+
+
+def _ess_per_grad(model, names, draws):
+    with model:
+        idata = pm.sample(
+            draws=draws,
+            tune=draws,
+            chains=2,
+            cores=1,
+            random_seed=5,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+    return sampling_metrics(idata, var_names=names).ess_per_grad
+
+
+def _picks_within(build, draws, factor=0.9):
+    names = [rv.name for rv in build().free_RVs]
+    written = _ess_per_grad(build(), names, draws)
+    aux = _ess_per_grad(auxify(build(), centering=0.0), names, draws)
+    auto = _ess_per_grad(auxify(build(), centering="auto"), names, draws)
+    assert auto >= factor * max(written, aux), (written, aux, auto)
+
+
+def test_picks_centered_where_data_are_rich_and_auxiliary_where_weak():
+    informative = REFERENCE["informative"]
+    assert choose_centering(informative()).decisions["alpha"].lam > 0.8  # (nearly) centered
+    assert choose_centering(eight_schools()).decisions["theta"].lam == 0.0
+    _picks_within(informative, 300)
+    _picks_within(eight_schools, 300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["informative", "eight_schools", "mixed", "radon_both"])
+def test_picks_within_best_fixed_form_per_gradient(name):
+    _picks_within(REFERENCE[name], 1000)
