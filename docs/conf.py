@@ -207,11 +207,11 @@ def _fill_benchmarks(app, docname, source):
 # -- Links that Sphinx gets wrong for re-exported names --------------------------------------------
 #
 # A name is documented under its shortest public path (``pymc_auxform.AuxReport``) while its source
-# lives in a submodule (``pymc_auxform/report.py``). Two things then go astray; both are fixed here.
+# lives in a submodule (``pymc_auxform/reporting.py``). Two things then go astray; both are fixed here.
 
 
 def _resolve_by_last_name(app, env, node, contnode):
-    """A short or module-qualified reference (``AuxReport``, ``pymc_auxform.report.AuxReport``)
+    """A short or module-qualified reference (``AuxReport``, ``pymc_auxform.reporting.AuxReport``)
     that Sphinx cannot find resolves to the one documented object of the package with that name."""
     if node.get("refdomain") != "py":
         return None
@@ -243,7 +243,7 @@ _BACKLINK = re.compile(r'(<a class="viewcode-back" href=")([^"#]+)#([^"]+)(")')
 
 def _fix_viewcode_backlinks(app, exc):
     """viewcode's "[docs]" links from a source page use one module name for every object of that
-    module (``#pymc_auxform.Left`` for ``pymc_auxform.report.Left``): point them at the anchor the
+    module (``#pymc_auxform.Left`` for ``pymc_auxform.reporting.Left``): point them at the anchor the
     object's page really has."""
     sources = Path(app.outdir) / "_modules"
     if exc is not None or not sources.is_dir():

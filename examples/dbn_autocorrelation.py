@@ -63,7 +63,9 @@ def main(argv=None) -> Path:
     )
     pc.savefig(path, dpi=110, bbox_inches="tight")
     samples = OUTPUT / "dbn_samples.png"
-    pc = res.plot_trace(args.var, coords=coords, title=f"Kingma's (2013) DBN: draws of {args.var} {about}")
+    pc = res.plot_trace(
+        args.var, coords=coords, title=f"Kingma's (2013) DBN: draws of {args.var} {about}"
+    )
     pc.savefig(samples, dpi=110, bbox_inches="tight")
     print(f"saved {path} and {samples}")
     return path

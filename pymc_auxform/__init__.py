@@ -16,7 +16,7 @@ from pymc_auxform.metrics import (
     sampling_metrics,
     timed_sample,
 )
-from pymc_auxform.report import AuxReport, report
+from pymc_auxform.reporting import AuxReport, report
 from pymc_auxform.sampling import sample
 from pymc_auxform.trace import check_handoff, original_trace
 

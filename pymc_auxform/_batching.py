@@ -13,7 +13,7 @@ import numpy as np
 from pytensor.compile import SharedVariable
 
 from pymc_auxform._draws import PersistentChain, jittered
-from pymc_auxform.report import report
+from pymc_auxform.reporting import report
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pymc as pm
 from pytensor.graph.basic import Variable
 
 from pymc_auxform.centering import choose_centering
-from pymc_auxform.report import find_report
+from pymc_auxform.reporting import find_report
 from pymc_auxform.rewrite import parse_centering, resolve_names, rewrite_model
 
 VarLike = str | Variable

@@ -22,7 +22,7 @@ from pymc_auxform.metrics import (
     sampling_metrics,
     timed_sample,
 )
-from pymc_auxform.report import report
+from pymc_auxform.reporting import report
 from pymc_auxform.sampling import check_sample_kwargs, is_auxified
 from pymc_auxform.trace import original_trace
 

@@ -31,7 +31,7 @@ from pymc_auxform._initvals import initvals_removed, restore_initvals
 from pymc_auxform._util import dist_name, is_discrete, is_one_lam, is_zero_lam
 from pymc_auxform.forms import AuxParts, FormNotApplicable, get_form
 from pymc_auxform.forms.checks import guard_noise, parameter_checks
-from pymc_auxform.report import AuxformInfo, AuxReport, Left, Rewritten, attach_report
+from pymc_auxform.reporting import AuxformInfo, AuxReport, Left, Rewritten, attach_report
 
 
 class _ObservedRewritten(MeasurableOp, AuxformInfo):

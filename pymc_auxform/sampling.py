@@ -12,7 +12,7 @@ import pymc as pm
 import xarray as xr
 
 from pymc_auxform.auxify import auxify
-from pymc_auxform.report import find_report
+from pymc_auxform.reporting import find_report
 from pymc_auxform.trace import original_trace
 
 _SAMPLE_PARAMS = set(inspect.signature(pm.sample).parameters) - {"kwargs"}

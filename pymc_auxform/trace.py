@@ -20,7 +20,7 @@ from __future__ import annotations
 import pymc as pm
 import xarray as xr
 
-from pymc_auxform.report import REPORT_ATTR, AuxReport, find_report, report
+from pymc_auxform.reporting import REPORT_ATTR, AuxReport, find_report, report
 
 NOISE_GROUP = "auxiliary_noise"
 """Name of the group that :func:`original_trace` moves the noise variables to."""

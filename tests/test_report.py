@@ -10,7 +10,7 @@ from pymc.model.transform.optimization import freeze_dims_and_data
 
 from pymc_auxform import auxify, report
 from pymc_auxform.reference_models import eight_schools
-from pymc_auxform.report import AuxformInfo, AuxReport
+from pymc_auxform.reporting import AuxformInfo, AuxReport
 
 NOISE = ["mu_eps", "tau_eps", "theta_eps"]
 

@@ -233,9 +233,8 @@ class AuxReport:
         if not (self.rewritten or self.left):
             return head
         table = self._table()
-        left_aligned = {
-            col: (lambda x, w=int(table[col].str.len().max()): x.ljust(w)) for col in table.columns
-        }
+        widths = {col: int(table[col].str.len().max()) for col in table.columns}
+        left_aligned = {col: (lambda x, w=widths[col]: x.ljust(w)) for col in table.columns}
         body = "\n".join(
             line.rstrip()
             for line in table.to_string(justify="left", formatters=left_aligned).split("\n")
@@ -306,7 +305,7 @@ def attach_report(model: pm.Model, report: AuxReport) -> None:
     .. code-block:: python
 
         import pymc as pm
-        from pymc_auxform.report import AuxReport, attach_report, report
+        from pymc_auxform.reporting import AuxReport, attach_report, report
 
         with pm.Model() as m:
             pm.Normal("z")
