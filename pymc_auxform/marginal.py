@@ -160,8 +160,11 @@ def estimate_log_marginal(
         degrees of freedom) in the unconstrained space, and weights :math:`S` proposal draws by
         :math:`p(x, u) / q(u)`; a posterior mode the chain never visited is missed (check
         ``khat``). ``"ais"``: annealed importance sampling from the prior to the posterior over
-        ``n_temps`` temperatures with ``n_leapfrog``-step HMC moves, ``n_samples`` particles;
-        works for coupled latents in hundreds of dimensions.
+        ``n_temps`` temperatures with ``n_leapfrog``-step HMC moves, ``n_samples`` particles.
+        Experimental: its ``se`` and ``khat`` do not see the bias of too short an annealing
+        (measured on a T=50 linear-Gaussian state-space model, 200 latents, defaults: 1.22 nats
+        below the Kalman filter's exact value, 6.7 se, with k-hat 0.63, in 13 minutes on a
+        loaded 2-core machine). Check by doubling ``n_temps``; a warning says so at each call.
     n_samples : int, optional
         :math:`S`: draws per point (default 2000), or AIS particles (default 256).
     random_seed : int or Generator, optional
@@ -239,6 +242,13 @@ def estimate_log_marginal(
         method = "importance"  # AIS is opt-in until measured on the coupled targets (slow here)
     if method == "ais":
         dim = None  # AIS estimates the whole log p(x) at once
+        warnings.warn(
+            "method='ais' is experimental: too short an annealing biases it low, and neither "
+            "its se nor its k-hat shows that bias; check that doubling n_temps does not move "
+            "the estimate.",
+            UserWarning,
+            stacklevel=2,
+        )
         log_w, _ = ais_log_weights(
             work,
             n_particles=n_samples,
