@@ -9,7 +9,8 @@ import pytest
 from pytensor.compile.mode import Mode
 from scipy import stats
 
-from pymc_auxform import auxify, get_form, report
+from pymc_auxform import auxify, report
+from pymc_auxform.forms import get_form
 
 from .oracles import assert_same_logp, assert_same_prior
 
