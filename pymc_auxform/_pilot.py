@@ -30,10 +30,12 @@ import pytensor.tensor as pt
 from pymc.pytensorf import join_nonshared_inputs
 from pytensor.gradient import DisconnectedType, grad
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import ancestors
 from pytensor.tensor.random.basic import NormalRV
 from scipy.optimize import minimize
 
 from pymc_auxform.forms.base import is_constant_value
+from pymc_auxform.forms.checks import strip_guard
 
 
 class PilotFailed(RuntimeError):
@@ -171,7 +173,7 @@ def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> flo
     transform = aux.rvs_to_transforms.get(rv)
     if isinstance(rv.owner.op, NormalRV) and transform is None:
         mu, sigma = rv.owner.op.dist_params(rv.owner)
-        if is_constant_value(mu, 0) and is_constant_value(sigma, 1):
+        if is_constant_value(strip_guard(mu), 0) and is_constant_value(strip_guard(sigma), 1):
             return 1.0
     value = aux.rvs_to_values[rv]
     logp = aux.logp(vars=[rv], sum=False)[0]
@@ -179,8 +181,18 @@ def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> flo
     natural = pt.as_tensor(rv).type()
     forward = natural if transform is None else transform.forward(natural, *rv.owner.inputs)
     (curvature,) = graph_replace([curvature], {value: forward}, strict=False)
+    # the noise's parameter-check guard (forms.checks) may read other variables: they are fixed at
+    # the initial point, where the guard holds (it never changes the density where it holds)
+    point = aux.initial_point()
+    others = {
+        v: pt.constant(point[v.name], dtype=v.dtype)
+        for v in aux.value_vars
+        if v is not value and v in ancestors([curvature])
+    }
+    if others:
+        (curvature,) = graph_replace([curvature], others, strict=False)
     fn = pytensor.function([natural], curvature, mode=mode, on_unused_input="ignore")
-    size = max(1, int(np.prod(aux.initial_point()[value.name].shape)))
+    size = max(1, int(np.prod(point[value.name].shape)))
     n = max(2, -(-n_draws // size))
     draws = pm.draw(rv, draws=n, random_seed=rng, mode=mode)
     return float(-np.mean([np.mean(fn(d)) for d in draws]))

@@ -82,6 +82,7 @@ from pytensor.graph.traversal import ancestors
 
 from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform.forms import get_form
+from pymc_auxform.forms.checks import strip_guard
 from pymc_auxform.rewrite import resolve_names, rewrite_model
 
 
@@ -400,7 +401,9 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     """Whether no free variable of ``model`` is an ancestor of ``name``'s parameters."""
     rv = model[name]
     free = set(model.free_RVs) | set(model.value_vars)
-    inputs = [i for i in rv.owner.inputs if not isinstance(i, Constant)]
+    # a noise's parameter-check guard (forms.checks) does not make it depend on its parents
+    inputs = [strip_guard(i) for i in rv.owner.inputs]
+    inputs = [i for i in inputs if not isinstance(i, Constant)]
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
 
 

@@ -31,6 +31,8 @@ from pymc.model.fgraph import ModelVar
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, applys_between, graph_inputs, io_toposort
+from pytensor.scalar.basic import Switch as ScalarSwitch
+from pytensor.tensor.elemwise import DimShuffle, Elemwise
 
 from pymc_auxform._util import is_discrete
 
@@ -155,6 +157,40 @@ def guard_noise(eps: Variable, cond: Variable) -> Variable | None:
     return new_node.outputs[node.outputs.index(eps)]
 
 
+def strip_guard(param: Variable) -> Variable:
+    """The parameter a :func:`guard_noise` guard wraps, or ``param`` itself if it is not guarded.
+
+    The guard only turns the noise's density to -inf where the original's parameter checks fail;
+    where they hold the noise is the standard one, so code that asks "is this noise parent-free /
+    standard?" looks through it.
+    """
+    var = param
+    while var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        var = var.owner.inputs[0]
+    node = var.owner
+    if (
+        node is not None
+        and isinstance(node.op, Elemwise)
+        and isinstance(node.op.scalar_op, ScalarSwitch)
+        and _is_disconnected_grad(node.inputs[0])
+    ):
+        inner = node.inputs[1]
+        while (
+            inner.owner is not None
+            and isinstance(inner.owner.op, DimShuffle | Elemwise)
+            and (len(inner.owner.inputs) == 1)
+        ):
+            inner = inner.owner.inputs[0]
+        return inner
+    return param
+
+
+def _is_disconnected_grad(cond: Variable) -> bool:
+    while cond.owner is not None and isinstance(cond.owner.op, DimShuffle):
+        cond = cond.owner.inputs[0]
+    return cond.owner is not None and type(cond.owner.op).__name__ == "DisconnectedGrad"
+
+
 def without_checks(var: Variable) -> Variable:
     """``var`` with every ``CheckParameterValue`` removed (they raise instead of giving -inf).
 
@@ -177,4 +213,4 @@ def _rebuild(var: Variable, memo: dict, *, drop_checks: bool = False) -> Variabl
     return memo.get(var, var)
 
 
-__all__ = ["guard_noise", "parameter_checks", "without_checks"]
+__all__ = ["guard_conditions", "strip_guard", "guard_noise", "parameter_checks", "without_checks"]
