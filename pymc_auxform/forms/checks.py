@@ -213,4 +213,4 @@ def _rebuild(var: Variable, memo: dict, *, drop_checks: bool = False) -> Variabl
     return memo.get(var, var)
 
 
-__all__ = ["guard_conditions", "strip_guard", "guard_noise", "parameter_checks", "without_checks"]
+__all__ = ["guard_noise", "parameter_checks", "strip_guard", "without_checks"]
