@@ -126,7 +126,8 @@ def build_model(seed: int) -> tuple[pm.Model, list[str]]:
             lines.append(f"{name} ~ {family}{shape} parent={None if parent is None else 'yes'}")
         if rng.random() < 0.5:
             leaf = model[names[-1]]
-            pm.Normal("obs", leaf, 1.0, observed=rng.normal(size=leaf.type.shape))
+            shape = tuple(int(n) for n in leaf.shape.eval())  # static shape may be unknown
+            pm.Normal("obs", leaf, 1.0, observed=rng.normal(size=shape))
         if rng.random() < 0.3:
             pm.Potential("pot", -0.05 * pt.sum(pt.cast(model[names[0]], "float64") ** 2))
     return model, lines
