@@ -37,7 +37,7 @@ API_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
             f"{PACKAGE}.rewrite",
             f"{PACKAGE}.sample",
             f"{PACKAGE}.sampling",
-            f"{PACKAGE}.report",
+            f"{PACKAGE}.reporting",
             f"{PACKAGE}.trace",
         ),
     ),
@@ -63,9 +63,15 @@ API_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
     (
         "learning",
         "Learning parameters",
-        "Stochastic (MCMC-)EM with the E-step in auxiliary form, and Monte Carlo estimates of "
-        "log p(x).",
-        (f"{PACKAGE}.em", f"{PACKAGE}.marginal"),
+        "Stochastic (MCMC-)EM with the E-step in auxiliary form, EM-free Monte Carlo likelihood "
+        "learning, and Monte Carlo estimates of log p(x).",
+        (
+            f"{PACKAGE}.em",
+            f"{PACKAGE}.em_result",
+            f"{PACKAGE}.mc_likelihood",
+            f"{PACKAGE}._batching",
+            f"{PACKAGE}.marginal",
+        ),
     ),
     (
         "forms",
@@ -85,7 +91,7 @@ API_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
 MODULE_TITLES = {
     f"{PACKAGE}.auxify": "Rewriting a model",
     f"{PACKAGE}.rewrite": "The rewrite",
-    f"{PACKAGE}.report": "The report",
+    f"{PACKAGE}.reporting": "The report",
     f"{PACKAGE}.trace": "Traces",
     f"{PACKAGE}.centering": "Automatic centering",
     f"{PACKAGE}.diagnostics": "Diagnostics",
@@ -95,6 +101,9 @@ MODULE_TITLES = {
     f"{PACKAGE}.figures": "Figures",
     f"{PACKAGE}.advice": "Advice",
     f"{PACKAGE}.em": "Stochastic EM",
+    f"{PACKAGE}.em_result": "Learning results",
+    f"{PACKAGE}.mc_likelihood": "EM-free learning",
+    f"{PACKAGE}._batching": "Minibatches",
     f"{PACKAGE}.marginal": "Marginal likelihood",
     f"{PACKAGE}.forms.base": "The registry",
     f"{PACKAGE}.forms.univariate": "Univariate families",
