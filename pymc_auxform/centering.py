@@ -209,7 +209,7 @@ class CenteringChoice:
 
 
 def choose_centering(
-    model: pm.Model,
+    model: pm.Model | None = None,
     *,
     var_names: str | Sequence[str] | None = None,
     exclude: str | Sequence[str] | None = None,
@@ -231,8 +231,9 @@ def choose_centering(
 
     Parameters
     ----------
-    model : pm.Model
-        The (centered) model. It is not modified.
+    model : pm.Model, optional
+        The (centered) model. It is not modified. Taken from the ``with model:`` context if
+        omitted.
     var_names, exclude : str or sequence of str, optional
         As in :func:`~pymc_auxform.auxify`: which variables to consider.
     method : {"information"}
@@ -290,6 +291,8 @@ def choose_centering(
         print(choice)  # alpha: lam near 1 for the rich groups, near 0 for the poor ones
         aux = auxify(model, centering=choice.lam)  # same as auxify(model, centering="auto")
     """
+    if model is None:
+        model = pm.modelcontext(None)
     if not isinstance(model, pm.Model):
         raise TypeError(f"choose_centering expects a pymc.Model, got {type(model).__name__}.")
     if method != "information":
