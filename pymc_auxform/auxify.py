@@ -50,7 +50,7 @@ def auxify(
         ``"auto"`` chooses it per variable and per element from the data
         (:func:`~pymc_auxform.choose_centering`); the report then says why, with the numbers.
         The default stays the pure rewrite because the choice still costs seconds (see
-        :mod:`pymc_auxform.centering`); prefer ``"auto"`` when groups have many or very unequal
+        :func:`~pymc_auxform.choose_centering`); prefer ``"auto"`` when groups have many or very unequal
         numbers of rows, where the full auxiliary form can be several times slower than the
         model as written.
 
