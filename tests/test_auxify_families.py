@@ -35,7 +35,8 @@ FAMILIES = {
     ),
     "Laplace": (
         lambda n, mu, s: pm.Laplace(n, mu, s, dims="i"),
-        lambda n: pm.Laplace(n, 0, 1, dims="i"),
+        # float64 parameters: PyMC folds a constant scale 1 into a float32 log(2b) otherwise
+        lambda n: pm.Laplace(n, np.array(0.0), np.array(1.0), dims="i"),
         lambda mu, s, e: mu + s * e,
         lambda mu, s, e: pt.log(s),
         "affine",
