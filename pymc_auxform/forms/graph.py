@@ -1,0 +1,122 @@
+"""Reading a random variable's graph: its parameters, shape and constants (used by the forms)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+
+from pytensor.graph.basic import Constant, Variable
+from pytensor.raise_op import Assert
+from pytensor.tensor import TensorVariable
+from pytensor.tensor.exceptions import NotScalarConstantError
+from pytensor.tensor.type_other import NoneTypeT
+
+from pymc_auxform._util import static_shape
+
+
+def dist_params(rv: TensorVariable) -> tuple[Variable, ...]:
+    """Distribution parameters of a random variable, read with the Op's own helper.
+
+    Parameters
+    ----------
+    rv : TensorVariable
+        The output of a ``RandomVariable`` (e.g. ``pm.Normal.dist(...)``).
+
+    Returns
+    -------
+    tuple of Variable
+        The parameters in the Op's order (without the RNG and size inputs).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        from pymc_auxform.forms.base import dist_params
+
+        mu, sigma = dist_params(pm.Normal.dist(1.0, 2.0))
+        sigma.eval()  # 2.0
+    """
+    return tuple(rv.owner.op.dist_params(rv.owner))
+
+
+def batch_shape(rv: TensorVariable) -> tuple | TensorVariable:
+    """Shape of a univariate ``rv``, computed from its size and parameters (not from ``rv`` itself).
+
+    A static shape is returned when known, so that the noise keeps static shape information;
+    otherwise a symbolic shape built from the explicit size or the broadcast of the parameters.
+
+    Parameters
+    ----------
+    rv : TensorVariable
+        A univariate random variable.
+
+    Returns
+    -------
+    tuple of int or TensorVariable
+        The shape, to pass as ``size`` when building the noise.
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import pymc as pm
+        import pytensor.tensor as pt
+        from pymc_auxform.forms.base import batch_shape
+
+        batch_shape(pm.Normal.dist(0.0, 1.0, shape=(2, 3)))  # (2, 3)
+        batch_shape(pm.Normal.dist(pt.vector("mu"), 1.0))  # symbolic: broadcast of the parameters
+    """
+    shape = static_shape(rv)
+    if shape is not None:
+        return shape
+    size = rv.owner.op.size_param(rv.owner)
+    if size is not None and not isinstance(size.type, NoneTypeT):
+        return size
+    return pt.broadcast_shape(*dist_params(rv), arrays_are_shapes=False)
+
+
+def is_constant_value(var: Variable, value: float) -> bool:
+    """Whether ``var`` is a constant equal to ``value`` everywhere (through broadcasts and casts)."""
+    if isinstance(var, Constant):
+        return bool(np.all(np.asarray(var.data) == value))
+    try:
+        found = pt.get_underlying_scalar_constant_value(var)
+    except NotScalarConstantError:
+        return False
+    return bool(found == value)
+
+
+def lam_tensor(lam, rv: TensorVariable) -> TensorVariable:
+    """A centering ``lam`` as a tensor; per element, with a clear error if ``rv``'s shape changes.
+
+    A per-element ``lam`` is fixed for the shape the variable had when it was rewritten; after
+    ``pm.set_data`` changes that shape there is no ``lam`` for the new elements, so evaluating the
+    model raises an error that names the variable and says what to do.
+    """
+    lam_t = pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+    if lam_t.ndim == 0 or static_shape(rv) is not None:
+        return lam_t
+    shape = batch_shape(rv)
+    shape = [shape[i] for i in range(-lam_t.ndim, 0)]
+    ok = pt.all([pt.eq(s, n) for s, n in zip(shape, np.shape(lam), strict=True) if n != 1])
+    name = rv.name or "this variable"
+    msg = (
+        f"The centering of {name!r} was given per element for shape {np.shape(lam)}, and "
+        f"{name!r} now has another shape (after pm.set_data?). Call auxify again on the "
+        "original model after changing the data, or give a scalar centering."
+    )
+    return Assert(msg)(lam_t, ok)
+
+
+def is_standard_normal(rv: Variable) -> bool:
+    """Whether ``rv`` is a ``Normal(0, 1)`` random variable (constants, any shape)."""
+    from pytensor.tensor.random.basic import NormalRV
+
+    if rv.owner is None or not isinstance(rv.owner.op, NormalRV):
+        return False
+    mu, sigma = dist_params(rv)
+    return is_constant_value(mu, 0) and is_constant_value(sigma, 1)
+
+
+__all__ = ["batch_shape", "dist_params", "is_constant_value", "is_standard_normal", "lam_tensor"]
