@@ -130,7 +130,7 @@ class LogMarginal:
 
 
 def estimate_log_marginal(
-    model: pm.Model,
+    model: pm.Model | None = None,
     *,
     method: str = "auto",
     n_samples: int | None = None,
@@ -149,8 +149,9 @@ def estimate_log_marginal(
 
     Parameters
     ----------
-    model : pm.Model
-        A model with observed data and continuous latents (theta fixed, e.g. as ``pm.Data``).
+    model : pm.Model, optional
+        A model with observed data and continuous latents (theta fixed, e.g. as ``pm.Data``);
+        taken from the ``with model:`` context if omitted.
     method : {"auto", "importance", "prior", "ais"}, default "auto"
         ``"auto"``: ``"importance"`` (per point when the model factorizes over a dim); its
         k-hat says when to switch to ``"ais"``. ``"prior"``: :math:`\hat p(x) = \frac1S\sum_s
@@ -219,6 +220,8 @@ def estimate_log_marginal(
         res.estimate, res.se, res.khat
     """
     t0 = time.perf_counter()
+    if model is None:
+        model = pm.modelcontext(None)
     if not isinstance(model, pm.Model):
         raise TypeError(f"estimate_log_marginal expects a pymc.Model, got {type(model).__name__}.")
     if method not in METHODS:
