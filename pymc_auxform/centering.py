@@ -79,6 +79,7 @@ import pytensor
 from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Constant
 from pytensor.graph.traversal import ancestors
+from threadpoolctl import threadpool_limits
 
 from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform.forms import get_form
@@ -302,11 +303,15 @@ def choose_centering(
     if colours < 1:
         raise ValueError(f"colours must be >= 1, got {colours}.")
     start = time.perf_counter()
-    mode = "FAST_COMPILE" if mode is None else mode
+    # Python thunks after merging duplicates only: compiling is most of the cost on small
+    # models, and the full FAST_COMPILE rewrites took twice as long on the DBN (4 s -> 8 s)
+    mode = Mode(linker="py", optimizer="merge") if mode is None else mode
     wanted = None if var_names is None else resolve_names(model, var_names, "var_names")
     excluded = [] if exclude is None else resolve_names(model, exclude, "exclude")
-    # Creation tracebacks of graph nodes cost more than the gradients themselves here.
-    with pytensor.config.change_flags(traceback__limit=0):
+    # Creation tracebacks of graph nodes cost more than the gradients themselves here; BLAS
+    # threads cost more than they save on the pilot's small products (L-BFGS's own updates took
+    # 3 ms each with two threads on a busy two-core machine, 15 us with one).
+    with pytensor.config.change_flags(traceback__limit=0), threadpool_limits(1, "blas"):
         return _choose(
             model,
             wanted,

@@ -28,6 +28,7 @@ import pytensor.tensor as pt
 from pymc.logprob.basic import _logprob_helper
 from pymc.logprob.utils import CheckParameterValue
 from pymc.model.fgraph import ModelVar
+from pytensor.compile.mode import Mode
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, applys_between, graph_inputs, io_toposort
@@ -59,7 +60,8 @@ def _is_true_constant(cond: Variable) -> bool:
     if not all(isinstance(v, Constant) for v in roots):
         return False
     try:
-        return bool(np.all(cond.eval()))
+        # Python thunks, no rewrites: PyTensor's default (Numba) linker costs ~1 s on first use
+        return bool(np.all(cond.eval(mode=Mode(linker="py", optimizer=None))))
     except Exception:
         return False
 
