@@ -62,6 +62,10 @@ def models() -> dict:
 
 
 def run(model: pm.Model, names: list[str], settings: dict, extra: float = 0.0) -> dict:
+    # An untimed short run first: every form is timed with its compiled code cached, as on a
+    # user's second run (otherwise the form compiled last in an earlier benchmark run wins).
+    with model:
+        pm.sample(**{**settings, "draws": 10, "tune": 10, "chains": 1})
     start = time.perf_counter()
     with model:
         idata = pm.sample(**settings)
@@ -165,7 +169,9 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
         [
             "# Choosing the form: `centering='auto'` against the fixed forms",
             "",
-            f"Date: {now} UTC. `pm.sample` (nutpie) {settings}. ESS = min bulk ESS over the "
+            f"Date: {now} UTC. `pm.sample` (nutpie, PyMC's default when installed) {settings}, "
+            "each form once untimed first so that its compiled code is cached (a user's second "
+            "run). ESS = min bulk ESS over the "
             "original free variables; ESS/s = ESS / (wall time of the whole `pm.sample` call + "
             "time of the choice, for auto). 'written' is the model as the user wrote it "
             "(centered), 'aux' is `centering=0.0`; best fixed = the better of the two. Two cores "
