@@ -46,7 +46,7 @@ API_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
         "Automatic centering",
         "Choosing, per variable and per element, between the centered, the auxiliary and a "
         "partially centered form.",
-        (f"{PACKAGE}.centering",),
+        (f"{PACKAGE}.centering", f"{PACKAGE}.centering_result"),
     ),
     (
         "diagnostics",
@@ -94,6 +94,7 @@ MODULE_TITLES = {
     f"{PACKAGE}.reporting": "The report",
     f"{PACKAGE}.trace": "Traces",
     f"{PACKAGE}.centering": "Automatic centering",
+    f"{PACKAGE}.centering_result": "What was chosen",
     f"{PACKAGE}.diagnostics": "Diagnostics",
     f"{PACKAGE}.sampling": "Sampling in one call",
     f"{PACKAGE}.metrics": "Efficiency numbers",

@@ -8,7 +8,8 @@ The functions a user calls are here; the kit for writing a new form (``Form``, `
 from pymc_auxform._batching import Minibatch
 from pymc_auxform.advice import AuxformSamplingWarning
 from pymc_auxform.auxify import auxify
-from pymc_auxform.centering import CenteringChoice, CenteringDecision, choose_centering
+from pymc_auxform.centering import choose_centering
+from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
 from pymc_auxform.comparison import FormComparison, compare_forms
 from pymc_auxform.em import EStepError, stochastic_em
 from pymc_auxform.em_result import EMProgress, EMResult, NotConvergedWarning
