@@ -18,6 +18,10 @@ that agree to rounding prove the block diagonal (with probability one); blocks t
 one :math:`\lambda` from their mean information, which the off-diagonal noise barely touches.
 When there are more blocks than ``colours``, blocks share products (independent signs, round
 robin): the cost per pilot iteration is at most ``2 * colours`` products, never one per element.
+
+:meth:`Pilot.move` finds the corrected mode by profiling out the diagonal blocks
+(:mod:`pymc_auxform._profile`); without such blocks (recurrent chains only), by L-BFGS over all
+coordinates.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor.random.basic import NormalRV
 from scipy.optimize import minimize
 
+from pymc_auxform._profile import ProfileSearch
 from pymc_auxform.forms.base import is_constant_value
 from pymc_auxform.forms.checks import strip_guard
 
@@ -42,7 +47,7 @@ class PilotFailed(RuntimeError):
     """The pilot reached a point where the density or the information is not finite."""
 
 
-class Pilot:
+class Pilot(ProfileSearch):
     """Pilot point and likelihood information of the noise of each target variable.
 
     Parameters
@@ -94,21 +99,29 @@ class Pilot:
         self.own = {}  # curvature of each target noise's own prior (set by ``move``)
         # Loose tolerances: lam = r/(1+r) needs r to a few per cent, not the mode to 1e-9.
         self.options = {"maxiter": 1000, "ftol": 1e-6, "gtol": 1e-3}
+        self.outer_options = {"maxiter": 200, "ftol": 1e-9, "gtol": 1e-3}
         n = max(1, min(colours, len(self.noises)))
         self.colours = [self.noises[k::n] for k in range(n)]
         self.diagonal: dict[str, bool] = {}
         self.rng = rng
         self.gradient_calls = 0
         self.hvp_calls = 0
+        self._elementwise: bool | None = None
 
     def move(self, prior: dict[str, float]) -> dict[str, np.ndarray]:
         """Move to the corrected mode; return the likelihood information of each noise there
         (and set the correction for the next call)."""
-        result = minimize(
-            self._value_and_grad, self.x, jac=True, method="L-BFGS-B", options=self.options
-        )
-        x = result.x
-        if not (np.all(np.isfinite(x)) and np.isfinite(result.fun)):
+        if not self.diagonal:  # first call: which blocks are diagonal (two probes each)
+            self.information()
+        inner = [n for n in self.noises if self.diagonal.get(n, False)]
+        if inner:
+            x, fun = self._nested(inner, prior)
+        else:
+            result = minimize(
+                self._value_and_grad, self.x, jac=True, method="L-BFGS-B", options=self.options
+            )
+            x, fun = result.x, result.fun
+        if not (np.all(np.isfinite(x)) and np.isfinite(fun)):
             raise PilotFailed("the pilot mode is not finite")
         self.x = x
         info = self.information()
@@ -117,7 +130,11 @@ class Pilot:
             raise PilotFailed(f"the information of {bad} is not finite at the pilot mode")
         for noise, d in zip(self.noises, self._objective(self.x)[2:], strict=True):
             c = info[noise] / prior[noise] / np.maximum(np.asarray(d, dtype=float) ** 2, 1e-300)
-            self.c[noise].set_value(np.broadcast_to(c, self.shapes[noise]).copy())
+            c = np.broadcast_to(c, self.shapes[noise])
+            old = self.c[noise].get_value()
+            if np.any(old > 0):  # damped (geometric mean): the plain update can cycle between
+                c = np.sqrt(old * c)  # full pooling and a wide tau on many small groups
+            self.c[noise].set_value(np.array(c, dtype=float))
         return info
 
     def information(self) -> dict[str, np.ndarray]:

@@ -28,8 +28,11 @@ Both depend on latent hyperparameters (:math:`\sigma` is usually a latent ``tau`
 the auxiliary coordinates :math:`u`, of the joint log density with a diagonal Laplace correction
 :math:`\log p(u) - \tfrac12 \sum_i \log(1 + c_i D_i(u)^2)`, :math:`D_i = \partial T(z_i)/\partial
 u_i` (``T`` the value transform of ``z``), :math:`c_i = r_i / D_i^2` from the previous pilot (0 at
-first), iterated to a fixed point (two or three warm-started L-BFGS runs). In the Normal-Normal
-model this is the exact marginal mode of :math:`(\mu, \log\tau)`.
+first), iterated to a fixed point (two or three warm-started searches). In the Normal-Normal
+model this is the exact marginal mode of :math:`(\mu, \log\tau)`. Each search profiles the group
+effects out (:mod:`pymc_auxform._profile`: L-BFGS over the hyperparameters, exact Newton steps on
+the conditionally independent elements); a plain L-BFGS over all coordinates stopped early on
+data-rich models, and the choice then depended on where it stopped.
 
 **Cost that does not grow with the model.** The diagonal is read from Hessian-vector products
 (reverse over reverse), one pass per *block* (the elements of one noise variable) with random
@@ -37,7 +40,8 @@ signs: exact where the block's Hessian is diagonal (conditionally independent gr
 unbiased otherwise; two passes that agree prove a block diagonal. Blocks that are not (recurrent
 chains, multivariate latents) get one :math:`\lambda` from their mean information. With many
 blocks, they share passes (at most ``2 * colours`` per pilot iteration). The rest is one rewrite,
-two compiled functions (``FAST_COMPILE``) and the L-BFGS runs.
+two compiled functions (Python thunks) and the searches: an evaluation of the profile costs two
+gradients and one product per block, whatever the number of elements.
 
 **What is never rewritten.** A root variable whose parameters are constants (``mu ~ N(0, 5)``)
 gains nothing from any rewrite: every :math:`\lambda` gives an affine map of it, which NUTS's
@@ -132,9 +136,9 @@ def choose_centering(
     random_seed : int, optional
         Seed of the initial point, the probes and the noise draws.
     mode : str or pytensor Mode, optional
-        PyTensor mode of the pilot functions; ``"FAST_COMPILE"`` by default (Python thunks, few
-        rewrites). Compiling is most of the cost on small models; C thunks evaluate a gradient
-        ten times faster on data-rich models but took 10-200 s to compile here.
+        PyTensor mode of the pilot functions. By default Python thunks (C and Numba code
+        evaluate faster but took 10-40 s to compile cold here), with only duplicate merging on
+        small data and ``FAST_COMPILE``'s rewrites from 2,000 observed values.
 
     Returns
     -------
@@ -181,9 +185,7 @@ def choose_centering(
     if colours < 1:
         raise ValueError(f"colours must be >= 1, got {colours}.")
     start = time.perf_counter()
-    # Python thunks after merging duplicates only: compiling is most of the cost on small
-    # models, and the full FAST_COMPILE rewrites took twice as long on the DBN (4 s -> 8 s)
-    mode = Mode(linker="py", optimizer="merge") if mode is None else mode
+    mode = _pilot_mode(model) if mode is None else mode
     wanted = None if var_names is None else resolve_names(model, var_names, "var_names")
     excluded = [] if exclude is None else resolve_names(model, exclude, "exclude")
     # Creation tracebacks of graph nodes cost more than the gradients themselves here; BLAS
@@ -291,6 +293,21 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     inputs = [strip_guard(i) for i in rv.owner.inputs]
     inputs = [i for i in inputs if not isinstance(i, Constant)]
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
+
+
+def _pilot_mode(model: pm.Model) -> Mode:
+    """Python thunks: merging duplicates only on small data (compiling is most of the cost there,
+    and FAST_COMPILE's rewrites took twice as long on the DBN, 4 s -> 8 s); FAST_COMPILE from
+    2,000 observed values (its rewrites cut a Hessian-vector product from 23 to 8 ms on 10,000
+    rows)."""
+    observed = 0
+    for rv in model.observed_RVs:
+        value = model.rvs_to_values[rv]
+        data = getattr(value, "data", None)
+        if data is None and hasattr(value, "get_value"):
+            data = value.get_value()
+        observed += int(np.size(data)) if data is not None else 0
+    return Mode(linker="py", optimizer="fast_compile" if observed >= 2000 else "merge")
 
 
 def _supports_partial(model: pm.Model, name: str) -> bool:

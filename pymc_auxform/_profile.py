@@ -1,0 +1,199 @@
+r"""The pilot's search for the corrected mode, by profiling out the group effects (internal).
+
+In the auxiliary coordinates the joint mode search is ill-conditioned exactly where the data are
+rich: a data-rich element's noise is pinned to :math:`(z - \mu)/\sigma`, a curved ridge along the
+scale :math:`\sigma`. Plain L-BFGS over all coordinates stopped early there (its relative
+reduction test), and the information read at that point, hence the chosen :math:`\lambda`, depended
+on where it stopped. Profiling removes the ridge:
+
+.. math::
+
+    \hat u(\theta) = \arg\min_u f(u, \theta), \qquad
+    \min_\theta f(\hat u(\theta), \theta), \qquad
+    \nabla_\theta f(\hat u(\theta), \theta) = \partial_\theta f \text{ (envelope theorem)},
+
+with :math:`u` the elements of the noise blocks whose Hessian is diagonal (conditionally
+independent group effects) and :math:`\theta` everything else (a handful of hyperparameters,
+searched by L-BFGS). The inner problem is solved by damped Newton steps with the exact Hessian on
+the blocks: one Hessian-vector product per block with a vector of ones gives its diagonal and,
+when blocks couple element by element (``alpha[j]`` with ``beta[j]``, checked once with random
+signs), the ``k x k`` matrix of every element; otherwise preconditioned conjugate gradients. For
+Gaussian likelihoods one Newton step is exact, so an evaluation of the profile costs two gradients
+and ``k`` products, whatever the number of elements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scipy.optimize import minimize
+
+
+class ProfileSearch:
+    """Mixin of :class:`~pymc_auxform._pilot.Pilot`: the profile search of its corrected mode.
+
+    Uses the pilot's ``x``, ``where``, ``rng``, ``outer_options``, ``_value_and_grad``,
+    ``_hvp`` and counters.
+    """
+
+    _elementwise: bool | None = None
+
+    def _nested(self, inner: list[str], prior: dict[str, float]):
+        """The corrected mode by profiling: L-BFGS over the other coordinates, each evaluation
+        solving for the diagonal blocks' elements by Newton steps (conjugate gradients on
+        Hessian-vector products, preconditioned by the blocks' exact diagonals). By the
+        envelope theorem the profile's gradient is the partial gradient at the inner solution."""
+        mask = np.zeros(self.x.size, dtype=bool)
+        for noise in inner:
+            mask[self.where[noise]] = True
+        best = {"x": self.x.copy(), "f": np.inf}
+
+        def profile(y):
+            x = best["x"].copy()  # warm start from the best inner solution so far
+            x[~mask] = y
+            x, f, g = self._solve_inner(x, mask, inner, prior)
+            if f < best["f"]:
+                best["x"], best["f"] = x, f
+            return (f, g[~mask]) if np.isfinite(f) else (np.inf, np.zeros(int((~mask).sum())))
+
+        if mask.all():
+            x, f, _ = self._solve_inner(best["x"], mask, inner, prior)
+            return x, f
+        result = minimize(
+            profile, self.x[~mask], jac=True, method="L-BFGS-B", options=self.outer_options
+        )
+        x = best["x"].copy()
+        x[~mask] = result.x
+        x, f, _ = self._solve_inner(x, mask, inner, prior)
+        return x, f
+
+    def _solve_inner(self, x, mask, inner, prior, max_steps: int = 10):
+        """Damped Newton steps on the ``mask`` coordinates (the diagonal blocks) of the
+        objective; the curvature is refreshed only after a damped step (for Gaussian likelihoods
+        it does not depend on the blocks' values, and the first full step is exact)."""
+        f, g = self._value_and_grad(x)
+        curvature = None
+        for _ in range(max_steps):
+            if not np.isfinite(f):
+                break
+            if curvature is None:
+                curvature = self._curvature(x, inner, prior)
+            step = self._newton_step(x, g, curvature, inner, prior)
+            scaled = np.abs(g[mask]) / np.sqrt(curvature["diagonal"][mask])
+            if np.max(scaled) <= 1e-4:
+                break
+            slope = float(g[mask] @ step[mask])
+            if slope >= 0:  # not a descent direction: fall back to a diagonal step
+                step = np.where(mask, -g / curvature["diagonal"], 0.0)
+                slope = float(g[mask] @ step[mask])
+            t = 1.0
+            while True:
+                trial = x + t * step
+                ft, gt = self._value_and_grad(trial)
+                if np.isfinite(ft) and ft <= f + 1e-4 * t * slope:
+                    break
+                t *= 0.5
+                if t < 1e-4:
+                    return x, f, g  # no descent left along the Newton direction
+            if t < 1.0:
+                curvature = None
+            x, f, g = trial, ft, gt
+        return x, f, g
+
+    def _curvature(self, x, inner, prior) -> dict:
+        """The objective's Hessian on the diagonal blocks: one product per block with a vector
+        of ones on it. When the blocks have one size and couple element by element (``alpha[j]``
+        with ``beta[j]`` only: checked once with random signs), that is the whole Hessian there,
+        as ``(size, k, k)`` matrices; otherwise its diagonal only (then conjugate gradients)."""
+        k = len(inner)
+        diagonal = np.ones_like(x)
+        columns = []
+        for noise in inner:
+            v = np.zeros_like(x)
+            v[self.where[noise]] = 1.0
+            hv = -self._hvp(x, v)
+            self.hvp_calls += 1
+            columns.append(hv)
+            diagonal[self.where[noise]] = np.maximum(prior[noise] + hv[self.where[noise]], 1e-3)
+        sizes = {self.where[n].stop - self.where[n].start for n in inner}
+        blocks = None
+        if len(sizes) == 1 and self._elementwise is not False:
+            (m,) = sizes
+            blocks = np.zeros((m, k, k))
+            for a, na in enumerate(inner):
+                for b in range(k):
+                    blocks[:, a, b] = columns[b][self.where[na]]
+                blocks[:, a, a] = diagonal[self.where[na]]
+            if self._elementwise is None:
+                self._elementwise = self._check_elementwise(x, inner, blocks, prior)
+                if not self._elementwise:
+                    blocks = None
+        return {"diagonal": diagonal, "blocks": blocks}
+
+    def _check_elementwise(self, x, inner, blocks, prior) -> bool:
+        if len(inner) == 1:
+            return True
+        signs = self.rng.choice([-1.0, 1.0], size=(blocks.shape[0], len(inner)))
+        v = np.zeros_like(x)
+        for b, noise in enumerate(inner):
+            v[self.where[noise]] = signs[:, b]
+        hv = -self._hvp(x, v)
+        self.hvp_calls += 1
+        predicted = np.einsum("mab,mb->ma", blocks, signs)
+        actual = np.stack(
+            [hv[self.where[n]] + prior[n] * signs[:, a] for a, n in enumerate(inner)], axis=1
+        )
+        return bool(np.allclose(predicted, actual, rtol=1e-6, atol=1e-9))
+
+    def _newton_step(self, x, g, curvature, inner, prior, max_cg: int = 10) -> np.ndarray:
+        """The Newton step on the blocks: exact per element from ``(k, k)`` matrices, else
+        preconditioned conjugate gradients on Hessian-vector products."""
+        step = np.zeros_like(x)
+        if curvature["blocks"] is not None:
+            grads = np.stack([g[self.where[n]] for n in inner], axis=1)
+            try:
+                s = np.linalg.solve(curvature["blocks"], -grads[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                s = None
+            if s is not None and np.all(np.isfinite(s)):
+                for a, noise in enumerate(inner):
+                    step[self.where[noise]] = s[:, a]
+                return step
+        mask = np.zeros(x.size, dtype=bool)
+        own = np.zeros_like(x)
+        for noise in inner:
+            mask[self.where[noise]] = True
+            own[self.where[noise]] = prior[noise]
+        diagonal = curvature["diagonal"][mask]
+
+        def hess(v):
+            full = np.zeros_like(x)
+            full[mask] = v
+            self.hvp_calls += 1
+            return own[mask] * v - self._hvp(x, full)[mask]
+
+        r = -g[mask]
+        s = np.zeros_like(r)
+        z = r / diagonal
+        d = z.copy()
+        rz = float(r @ z)
+        tol = 1e-2 * np.sqrt(rz)
+        for _ in range(max_cg):
+            hd = hess(d)
+            dhd = float(d @ hd)
+            if dhd <= 0:
+                break
+            a = rz / dhd
+            s += a * d
+            r -= a * hd
+            z = r / diagonal
+            rz_new = float(r @ z)
+            if np.sqrt(rz_new) <= tol:
+                break
+            d = z + (rz_new / rz) * d
+            rz = rz_new
+        step[mask] = s if s.any() else -g[mask] / diagonal
+        return step
+
+
+__all__ = ["ProfileSearch"]
