@@ -86,13 +86,40 @@ def _or_ninf(f):
     return wrapped
 
 
+def _rounding_sensitive(logp, point, names, lo, tol):
+    """Whether moving one element of a variable in ``names`` by one ulp moves ``logp`` by > ``tol``.
+
+    Such a point is one where the map ``z = g(eps)`` lands within a few ulps of a singularity or
+    boundary of the original density (a sigmoid that rounds to ``1 - 1e-15``, an ``exp`` that
+    underflows to ``0``): the float64 ``z`` has lost the information the original's density
+    needs, so ``log p_orig(z)`` cannot be evaluated to the tolerance (or is ``-inf`` at a ``z`` that
+    is inside the support in exact arithmetic), while the aux density, a density of ``eps``, is
+    still exact. The identity cannot be checked in float64 there.
+    """
+    for name in names:
+        z = np.asarray(point[name], dtype=float)
+        for index in np.ndindex(z.shape):
+            for direction in (-np.inf, np.inf):
+                moved = z.copy()
+                moved[index] = np.nextafter(z[index], direction)
+                other = logp({**point, name: moved})
+                if np.isneginf(lo) and np.isneginf(other):
+                    continue
+                if not np.isfinite(other - lo) or abs(other - lo) > tol:
+                    return True
+    return False
+
+
 def assert_change_of_variables(original, aux, *, seed=0, n_points=5, scale=1.5, rtol=1e-7):
     """Oracle 0 of the guide: exactness of the rewrite at random noise points.
 
     With value transforms removed, ``log p_aux(eps) == log p_orig(g(eps)) + sum_j log|det dz_j/
     deps_j|`` (the map is triangular: each rewritten variable's own Jacobian), and ``-inf`` in one
     exactly where ``-inf`` in the other. Never NaN where the original is not NaN.
-    Returns the number of points where both were finite.
+    A point where the two disagree is skipped only when the original's logp is not determined to
+    the tolerance by the float64 ``z`` (one ulp of some ``z`` moves it more than a tenth of the
+    tolerance, or across ``-inf``): ``g`` saturated at a boundary of the support.
+    Returns the number of points where both were finite and compared.
     """
     from pymc.logprob.utils import ParameterValueError
     from pymc.model.transform.conditioning import remove_value_transforms
@@ -141,12 +168,17 @@ def assert_change_of_variables(original, aux, *, seed=0, n_points=5, scale=1.5, 
         if np.isnan(lo):
             continue
         assert not np.isnan(la), f"aux logp is NaN where the original's is {lo} at {point}"
-        if np.isneginf(lo) or np.isneginf(la):
-            assert np.isneginf(lo) and np.isneginf(la), (
-                f"-inf in one model only: original {lo}, aux {la} at {point}"
-            )
+        if np.isneginf(lo) and np.isneginf(la):
             continue
         expected = lo + sum(np.linalg.slogdet(jac)[1] for jac in dets)
-        np.testing.assert_allclose(la, expected, rtol=rtol, atol=1e-6, err_msg=str(point))
+        atol = 1e-6
+        if np.isneginf(la) or not np.isclose(la, expected, rtol=rtol, atol=atol):
+            tol = 0.1 * (atol + rtol * abs(lo if np.isfinite(lo) else la))
+            names = [r.name for r in rewritten]
+            if _rounding_sensitive(logp_o, orig_point, names, lo, tol):
+                continue  # z saturated at a boundary: float64 cannot represent the point
+        if np.isneginf(lo) or np.isneginf(la):
+            raise AssertionError(f"-inf in one model only: original {lo}, aux {la} at {point}")
+        np.testing.assert_allclose(la, expected, rtol=rtol, atol=atol, err_msg=str(point))
         finite += 1
     return finite
