@@ -110,7 +110,9 @@ def _rounding_sensitive(logp, point, names, lo, tol):
     return False
 
 
-def assert_change_of_variables(original, aux, *, seed=0, n_points=5, scale=1.5, rtol=1e-7):
+def assert_change_of_variables(
+    original, aux, *, seed=0, n_points=5, scale=1.5, rtol=1e-7, counts=None
+):
     """Oracle 0 of the guide: exactness of the rewrite at random noise points.
 
     With value transforms removed, ``log p_aux(eps) == log p_orig(g(eps)) + sum_j log|det dz_j/
@@ -119,8 +121,15 @@ def assert_change_of_variables(original, aux, *, seed=0, n_points=5, scale=1.5, 
     A point where the two disagree is skipped only when the original's logp is not determined to
     the tolerance by the float64 ``z`` (one ulp of some ``z`` moves it more than a tenth of the
     tolerance, or across ``-inf``): ``g`` saturated at a boundary of the support.
-    Returns the number of points where both were finite and compared.
+    Returns the number of points where both were finite and compared; ``counts`` (a dict), if
+    given, is incremented per outcome: ``"compared"``, ``"both -inf"``, ``"map raised"``,
+    ``"overflow"``, ``"original NaN"``, ``"saturated"``.
     """
+    counts = {} if counts is None else counts
+
+    def count(outcome):
+        counts[outcome] = counts.get(outcome, 0) + 1
+
     from pymc.logprob.utils import ParameterValueError
     from pymc.model.transform.conditioning import remove_value_transforms
     from pytensor.gradient import jacobian
@@ -158,17 +167,21 @@ def assert_change_of_variables(original, aux, *, seed=0, n_points=5, scale=1.5, 
         la = logp_a(aux_point)
         if out is None:
             assert np.isneginf(la), "the map raised but the aux logp is finite"
+            count("map raised")
             continue
         z_vals, dets = out[: len(rewritten)], out[len(rewritten) :]
         if not all(np.all(np.isfinite(z)) for z in z_vals):
+            count("overflow")
             continue  # the map overflows (exp of > 709): a point no float64 model can represent
         orig_point = {v.name: point.get(v.name) for v in o.value_vars}
         orig_point.update({r.name: z for r, z in zip(rewritten, z_vals, strict=True)})
         lo = logp_o(orig_point)
         if np.isnan(lo):
+            count("original NaN")
             continue
         assert not np.isnan(la), f"aux logp is NaN where the original's is {lo} at {point}"
         if np.isneginf(lo) and np.isneginf(la):
+            count("both -inf")
             continue
         expected = lo + sum(np.linalg.slogdet(jac)[1] for jac in dets)
         atol = 1e-6
@@ -176,9 +189,11 @@ def assert_change_of_variables(original, aux, *, seed=0, n_points=5, scale=1.5, 
             tol = 0.1 * (atol + rtol * abs(lo if np.isfinite(lo) else la))
             names = [r.name for r in rewritten]
             if _rounding_sensitive(logp_o, orig_point, names, lo, tol):
+                count("saturated")
                 continue  # z saturated at a boundary: float64 cannot represent the point
         if np.isneginf(lo) or np.isneginf(la):
             raise AssertionError(f"-inf in one model only: original {lo}, aux {la} at {point}")
         np.testing.assert_allclose(la, expected, rtol=rtol, atol=atol, err_msg=str(point))
         finite += 1
+        count("compared")
     return finite

@@ -181,8 +181,12 @@ def _hits_invalid(model, names) -> bool:
     return False
 
 
-def check_model(seed: int) -> str:
-    """Build, auxify and check one random model; return the outcome ("rewritten", "left", ...)."""
+def check_model(seed: int, points: dict | None = None) -> str:
+    """Build, auxify and check one random model; return the outcome ("rewritten", "left", ...).
+
+    ``points``, if given, counts the oracle's random points per outcome (see
+    :func:`tests.oracles.assert_change_of_variables`).
+    """
     model, _ = build_model(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -198,7 +202,7 @@ def check_model(seed: int) -> str:
             return "nothing rewritten"
         if any(len(r.noise) != 1 for r in rep.rewritten):
             return "several noises"
-        assert_change_of_variables(model, aux, seed=seed, n_points=4, rtol=1e-6)
+        assert_change_of_variables(model, aux, seed=seed, n_points=4, rtol=1e-6, counts=points)
         if not _same_prior(model, aux, [r.name for r in rep.rewritten], seed):
             return "rewritten (prior not comparable: original draws at invalid parameters)"
     return "rewritten"
@@ -317,11 +321,12 @@ def test_fuzz_long():
     """Thousands of models (``AUXFORM_FUZZ_LONG``, default 2000); counts go to benchmarks/results."""
     n = int(os.environ.get("AUXFORM_FUZZ_LONG", 2000))
     outcomes: dict[str, int] = {}
+    points: dict[str, int] = {}
     failures = []
     start = time.perf_counter()
     for seed in range(n):
         try:
-            outcome = check_model(seed)
+            outcome = check_model(seed, points)
         except Exception as err:
             outcome = "FAILED"
             first = next((line for line in str(err).splitlines() if line.strip()), "")
@@ -337,6 +342,18 @@ def test_fuzz_long():
         "| outcome | models |",
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in sorted(outcomes.items())),
+        "",
+        "Random points of the change-of-variables check (4 per rewritten model), by outcome:",
+        "",
+        "| point | count |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in sorted(points.items())),
+        "",
+        "A *saturated* point is one where some `z = g(eps)` lands within an ulp of a boundary of",
+        "the original's support (an `exp` that underflows to 0, a sigmoid that rounds to",
+        "`1 - 1e-15`): one ulp of `z` moves the original's logp by more than the tolerance,",
+        "so the identity cannot be checked in float64 there (the aux logp, a density of the",
+        "noise, stays exact). *both -inf*: invalid parameters, rejected by both models.",
         "",
         f"Failures: {len(failures)}",
         *(f"- seed {s}: {msg}" for s, msg in failures[:50]),
