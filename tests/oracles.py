@@ -87,26 +87,31 @@ def _or_ninf(f):
 
 
 def _rounding_sensitive(logp, point, names, lo, tol):
-    """Whether moving one element of a variable in ``names`` by one ulp moves ``logp`` by > ``tol``.
+    """Whether moving variables in ``names`` by one ulp moves ``logp`` by more than ``tol``.
 
-    Such a point is one where the map ``z = g(eps)`` lands within a few ulps of a singularity or
-    boundary of the original density (a sigmoid that rounds to ``1 - 1e-15``, an ``exp`` that
-    underflows to ``0``): the float64 ``z`` has lost the information the original's density
-    needs, so ``log p_orig(z)`` cannot be evaluated to the tolerance (or is ``-inf`` at a ``z`` that
-    is inside the support in exact arithmetic), while the aux density, a density of ``eps``, is
+    Each element alone, each variable as a whole and all of them together are moved one ulp
+    down and one ulp up (several elements can sit on a boundary at once). Such a point is one
+    where the map ``z = g(eps)`` lands within a few ulps of a singularity or boundary of the
+    original density (a sigmoid that rounds to ``1 - 1e-15``, an ``exp`` that underflows to
+    ``0``): the float64 ``z`` has lost the information the original's density needs, so
+    ``log p_orig(z)`` cannot be evaluated to the tolerance (or is ``-inf`` at a ``z`` that is
+    inside the support in exact arithmetic), while the aux density, a density of ``eps``, is
     still exact. The identity cannot be checked in float64 there.
     """
-    for name in names:
-        z = np.asarray(point[name], dtype=float)
-        for index in np.ndindex(z.shape):
-            for direction in (-np.inf, np.inf):
-                moved = z.copy()
-                moved[index] = np.nextafter(z[index], direction)
-                other = logp({**point, name: moved})
-                if np.isneginf(lo) and np.isneginf(other):
-                    continue
-                if not np.isfinite(other - lo) or abs(other - lo) > tol:
-                    return True
+    zs = {name: np.asarray(point[name], dtype=float) for name in names}
+    moves = [[(name, index)] for name, z in zs.items() for index in np.ndindex(z.shape)]
+    moves += [[(name, ...)] for name in names]
+    moves.append([(name, ...) for name in names])
+    for move in moves:
+        for direction in (-np.inf, np.inf):
+            moved = {name: z.copy() for name, z in zs.items()}
+            for name, index in move:
+                moved[name][index] = np.nextafter(zs[name][index], direction)
+            other = logp({**point, **moved})
+            if np.isneginf(lo) and np.isneginf(other):
+                continue
+            if not np.isfinite(other - lo) or abs(other - lo) > tol:
+                return True
     return False
 
 
@@ -118,6 +123,7 @@ def assert_change_of_variables(
     With value transforms removed, ``log p_aux(eps) == log p_orig(g(eps)) + sum_j log|det dz_j/
     deps_j|`` (the map is triangular: each rewritten variable's own Jacobian), and ``-inf`` in one
     exactly where ``-inf`` in the other. Never NaN where the original is not NaN.
+    Points where ``z`` or the Jacobian is not finite (float64 overflow in the map) are skipped.
     A point where the two disagree is skipped only when the original's logp is not determined to
     the tolerance by the float64 ``z`` (one ulp of some ``z`` moves it more than a tenth of the
     tolerance, or across ``-inf``): ``g`` saturated at a boundary of the support.
@@ -170,9 +176,11 @@ def assert_change_of_variables(
             count("map raised")
             continue
         z_vals, dets = out[: len(rewritten)], out[len(rewritten) :]
-        if not all(np.all(np.isfinite(z)) for z in z_vals):
+        if not all(np.all(np.isfinite(x)) for x in (*z_vals, *dets)):
+            # the map or its Jacobian overflows (exp of > 709, a scale exp(x) of inf that sends
+            # z to 0 with a NaN Jacobian): a point no float64 model can represent
             count("overflow")
-            continue  # the map overflows (exp of > 709): a point no float64 model can represent
+            continue
         orig_point = {v.name: point.get(v.name) for v in o.value_vars}
         orig_point.update({r.name: z for r, z in zip(rewritten, z_vals, strict=True)})
         lo = logp_o(orig_point)
