@@ -215,7 +215,43 @@ def _graph_from_model(model: pm.Model) -> tuple[ModelGraph, dict[Variable, Varia
     return ModelGraph(outputs, model._coords.copy(), dim_lengths), memo
 
 
-def model_from_graph(graph: ModelGraph) -> pm.Model:
+def output_order(outputs: Sequence[Variable]) -> list[Apply]:
+    """Apply nodes of the graph of ``outputs`` in a topological order that follows ``outputs``.
+
+    A depth-first post-order from each output in turn (inputs in order), so each node comes
+    right after the nodes it needs: independent variables keep the order of ``outputs``, where
+    PyTensor's ``toposort`` (and PyMC's ``model_from_fgraph``) reverses them. Linear time, no
+    recursion.
+
+    Parameters
+    ----------
+    outputs : sequence of Variable
+
+    Returns
+    -------
+    list of Apply
+    """
+    order: list[Apply] = []
+    seen: set[Apply] = set()
+    for out in outputs:
+        if out.owner is None or out.owner in seen:
+            continue
+        seen.add(out.owner)
+        stack = [(out.owner, iter(out.owner.inputs))]
+        while stack:
+            node, inputs = stack[-1]
+            for inp in inputs:
+                if inp.owner is not None and inp.owner not in seen:
+                    seen.add(inp.owner)
+                    stack.append((inp.owner, iter(inp.owner.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def model_from_graph(graph: ModelGraph, *, order: Sequence[str] | None = None) -> pm.Model:
     """Build a model from a :class:`ModelGraph`, in time linear in the size of the graph.
 
     Equivalent to ``pymc.model.fgraph.model_from_fgraph(fgraph, mutate_fgraph=True)``: the
@@ -225,6 +261,11 @@ def model_from_graph(graph: ModelGraph) -> pm.Model:
     ----------
     graph : ModelGraph
         E.g. from :func:`graph_from_model`, possibly rewritten.
+    order : sequence of str, optional
+        Names of model variables in the wanted order (e.g. those of the model the graph was
+        made from). The variables are then added in the :func:`output_order` of the outputs
+        sorted by it (other names last): each after the ones it depends on, otherwise in this
+        order. Default: PyMC's order, which lists independent variables last first.
 
     Returns
     -------
@@ -240,7 +281,13 @@ def model_from_graph(graph: ModelGraph) -> pm.Model:
             var = var.owner.inputs[0]
         return var
 
-    nodes = graph.toposort()
+    if order is None:
+        nodes = graph.toposort()
+    else:
+        position = {name: i for i, name in enumerate(order)}
+        last = len(position)
+        outputs = sorted(graph.outputs, key=lambda out: position.get(out.owner.op.name, last))
+        nodes = output_order(outputs)
     model_nodes = []
     for node in nodes:
         inputs = node.inputs
@@ -287,4 +334,11 @@ def clone_model(model: pm.Model) -> pm.Model:
     return model_from_graph(graph_from_model(model)[0])
 
 
-__all__ = ["ModelGraph", "clone_model", "copy_shared", "graph_from_model", "model_from_graph"]
+__all__ = [
+    "ModelGraph",
+    "clone_model",
+    "copy_shared",
+    "graph_from_model",
+    "model_from_graph",
+    "output_order",
+]

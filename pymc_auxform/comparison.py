@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +12,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from pymc_auxform._compare_inputs import check_inputs, check_step
 from pymc_auxform.advice import AuxformSamplingWarning, advise
 from pymc_auxform.auxify import auxify
 from pymc_auxform.figures import plot_autocorr_forms, plot_trace_forms
@@ -23,11 +24,10 @@ from pymc_auxform.metrics import (
     timed_sample,
 )
 from pymc_auxform.reporting import report
-from pymc_auxform.sampling import check_sample_kwargs, is_auxified
+from pymc_auxform.sampling import check_sample_kwargs
 from pymc_auxform.trace import original_trace
 
 FORMS = ("original", "auxiliary")
-NUTS_SAMPLERS = ("pymc", "nutpie", "numpyro", "blackjax")
 
 
 @dataclass
@@ -341,8 +341,8 @@ def compare_forms(
         res.plot_autocorr()
     """
     model = pm.modelcontext(model)
-    _check_inputs(model, draws, tune, chains, nuts_sampler, aux_model, exclude, min_ess)
-    step = _check_step(sample_kwargs.pop("step", None))
+    check_inputs(model, draws, tune, chains, nuts_sampler, aux_model, exclude, min_ess)
+    step = check_step(sample_kwargs.pop("step", None))
     check_sample_kwargs(sample_kwargs, reserved=("var_names", "return_inferencedata"))
     aux_model = auxify(model, exclude=exclude) if aux_model is None else aux_model
     var_names = [rv.name for rv in model.free_RVs]
@@ -376,47 +376,6 @@ def compare_forms(
             warnings.warn(msg, AuxformSamplingWarning, stacklevel=2)
         result.warned = True
     return result
-
-
-def _check_inputs(model, draws, tune, chains, nuts_sampler, aux_model, exclude, min_ess):
-    if not isinstance(model, pm.Model):
-        raise TypeError(f"compare_forms expects a pymc.Model, got {type(model).__name__}.")
-    if is_auxified(model):
-        raise ValueError(
-            "This model is already auxified: pass the model as written, and the auxified one "
-            "as aux_model= if you made it yourself (compare_forms(original, aux_model=aux))."
-        )
-    if not model.free_RVs:
-        raise ValueError("The model has no free variables: there is nothing to sample.")
-    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-        if not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    if nuts_sampler is not None and nuts_sampler not in NUTS_SAMPLERS:
-        raise ValueError(f"nuts_sampler must be one of {NUTS_SAMPLERS}, got {nuts_sampler!r}.")
-    if min_ess is not None and not min_ess > 0:
-        raise ValueError(f"min_ess must be positive, got {min_ess!r}.")
-    if aux_model is None:
-        return
-    if exclude is not None:
-        raise ValueError("exclude= is used only to auxify the model; with aux_model= leave it out.")
-    if not isinstance(aux_model, pm.Model) or not is_auxified(aux_model):
-        raise ValueError("aux_model was not made by pymc_auxform.auxify; pass auxify(model).")
-    missing = [rv.name for rv in model.free_RVs if rv.name not in aux_model.named_vars]
-    if missing:
-        raise ValueError(
-            f"aux_model lacks the model's free variables {missing}: is it auxify(model)?"
-        )
-
-
-def _check_step(step) -> Callable | None:
-    if isinstance(step, pm.step_methods.compound.BlockedStep) or (
-        step is not None and not callable(step)
-    ):
-        raise TypeError(
-            f"step={step!r} is bound to one model; pass its class or a function that builds "
-            "it (e.g. step=pm.HamiltonianMC), because each model needs its own step method."
-        )
-    return step
 
 
 __all__ = ["FormComparison", "compare_forms"]

@@ -30,6 +30,9 @@ from pytensor.tensor.rewriting.basic import (
 REPORT_ATTR = "pymc_auxform_report"
 """Key of the report (as JSON) in the attrs of a trace of an auxified model."""
 
+#: Columns of :meth:`AuxReport.to_dataframe`.
+_COLUMNS = tuple("distribution form centering lam_min lam_max noise reason note why".split())
+
 
 @dataclass(frozen=True)
 class Rewritten:
@@ -159,50 +162,27 @@ class AuxReport:
         ``centering`` (text), ``lam_min`` and ``lam_max`` (numbers; NaN for variables left),
         ``noise`` (comma-separated names), ``reason`` (why it was left), ``note`` and ``why``.
         """
+        nan = float("nan")
         rows = [
-            {
-                "variable": r.name,
-                "distribution": r.distribution,
-                "form": r.form,
-                "centering": r.centering,
-                "lam_min": float(r.lam_min),
-                "lam_max": float(r.lam_max),
-                "noise": ", ".join(r.noise),
-                "reason": "",
-                "note": r.note,
-                "why": r.why,
-            }
+            (
+                r.name,
+                r.distribution,
+                r.form,
+                r.centering,
+                float(r.lam_min),
+                float(r.lam_max),
+                ", ".join(r.noise),
+                "",
+                r.note,
+                r.why,
+            )
             for r in self.rewritten
         ]
         rows += [
-            {
-                "variable": v.name,
-                "distribution": v.distribution,
-                "form": "left",
-                "centering": "-",
-                "lam_min": float("nan"),
-                "lam_max": float("nan"),
-                "noise": "",
-                "reason": v.reason,
-                "note": "",
-                "why": v.why,
-            }
+            (v.name, v.distribution, "left", "-", nan, nan, "", v.reason, "", v.why)
             for v in self.left
         ]
-        columns = [
-            "distribution",
-            "form",
-            "centering",
-            "lam_min",
-            "lam_max",
-            "noise",
-            "reason",
-            "note",
-            "why",
-        ]
-        if not rows:
-            return pd.DataFrame(columns=columns, index=pd.Index([], name="variable"))
-        return pd.DataFrame(rows).set_index("variable")[columns]
+        return pd.DataFrame(rows, columns=["variable", *_COLUMNS]).set_index("variable")
 
     def to_json(self) -> str:
         """The report as JSON (without the in-memory ``centering`` object)."""

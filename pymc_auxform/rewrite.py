@@ -26,7 +26,7 @@ from pytensor.graph.basic import Variable, equal_computations
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.graph.rewriting.utils import rewrite_graph
 
-from pymc_auxform._fgraph import ModelGraph, graph_from_model, model_from_graph
+from pymc_auxform._fgraph import ModelGraph, graph_from_model, model_from_graph, output_order
 from pymc_auxform._initvals import initvals_removed, restore_initvals
 from pymc_auxform._util import dist_name, is_discrete, is_one_lam, is_zero_lam
 from pymc_auxform.forms import AuxParts, FormNotApplicable, get_form
@@ -112,7 +112,7 @@ def rewrite_model(
     # Creation tracebacks of the new nodes cost more than the rewrite itself on large models.
     with pytensor.config.change_flags(traceback__limit=0):
         fgraph = _rewrite_all(fgraph, ctx)
-    new_model = model_from_graph(fgraph)
+    new_model = model_from_graph(fgraph, order=list(model.named_vars))  # noise in z's place
     new_model.check_bounds = model.check_bounds
     order = {rv.name: i for i, rv in enumerate(model.free_RVs)}  # report in model order
     ctx.report.rewritten.sort(key=lambda r: order[r.name])
@@ -130,7 +130,7 @@ def _rewrite_all(fgraph: ModelGraph, ctx: RewriteContext) -> ModelGraph:
     is replaced in place, so the cost grows linearly with the size of the model.
     """
     memo: dict = {}
-    for node in fgraph.toposort():
+    for node in output_order(fgraph.outputs):  # in model order: noise name clashes too
         inputs = [memo.get(i, i) for i in node.inputs]
         if isinstance(node.op, ModelFreeRV):
             det = _rewrite_one(node, inputs[0], ctx)

@@ -162,6 +162,23 @@ def test_var_names_exclude_and_report():
     assert "theta" in text and "discrete" in text and "affine" in text
 
 
+def test_new_model_keeps_the_original_order():
+    """Each noise takes its variable's place, before it; data, Deterministics in order."""
+    with pm.Model() as m:
+        w = pm.Data("w", 0.5)
+        a = pm.Normal("a", 0.0, 2.0)
+        b = pm.HalfNormal("b", 2.0)  # independent of a: PyMC's order would put it first
+        ab = pm.Deterministic("ab", a * b)
+        pm.Poisson("k", 3.0)  # left (discrete)
+        c = pm.Normal("c", w * ab, b)
+        pm.Normal("y", c, 1.0, observed=0.1)
+    aux = auxify(m)
+    assert list(aux.named_vars) == ["w", "a_eps", "a", "b_eps", "b", "ab", "k", "c_eps", "c", "y"]
+    assert [v.name for v in aux.value_vars] == ["a_eps", "b_eps_log__", "k", "c_eps"]
+    assert [v.name for v in aux.deterministics] == ["a", "b", "ab", "c"]
+    assert list(aux.initial_point()) == ["a_eps", "b_eps_log__", "k", "c_eps"]
+
+
 def test_noise_name_clash_is_resolved_not_overwritten():
     with pm.Model() as m:
         s = pm.HalfNormal("s", 1)

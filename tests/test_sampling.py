@@ -47,6 +47,29 @@ def test_posterior_keeps_the_original_models_order():
     assert list(trace[NOISE_GROUP].data_vars) == ["a_eps", "b_eps"]
 
 
+def test_recurrent_chain_noise_is_listed_in_model_order():
+    """A chain z_0 -> z_1 -> ... : noise in the order of the chain, in the raw trace too.
+
+    The noise variables are independent of each other, and PyMC's graph-to-model conversion
+    lists independent variables last first: the auxified model (and so a raw ``pm.sample`` trace
+    and the sampler's variable list) had them as z_3_eps, z_2_eps, z_1_eps, z_0.
+    """
+    with pm.Model() as chain:
+        z = pm.Normal("z_0", 0.0, 1.0)  # already standard: left, a free variable of aux
+        for t in range(1, 4):
+            z = pm.Normal(f"z_{t}", 0.9 * z, 0.5)
+        pm.Normal("x", z, 1.0, observed=0.3)
+    order = ["z_0", "z_1_eps", "z_2_eps", "z_3_eps"]
+    aux = pax.auxify(chain)
+    assert [v.name for v in aux.free_RVs] == order
+    assert [v.name for v in aux.value_vars] == order
+    raw = pm.sample(model=aux, nuts_sampler="pymc", compute_convergence_checks=False, **FAST)
+    assert list(raw["posterior"].data_vars) == [*order, "z_1", "z_2", "z_3"]
+    trace = pax.sample(chain, nuts_sampler="pymc", **FAST)
+    assert list(trace["posterior"].data_vars) == ["z_0", "z_1", "z_2", "z_3"]
+    assert list(trace[NOISE_GROUP].data_vars) == order[1:]
+
+
 def test_auxify_options_pass_through():
     trace = pax.sample(eight_schools(), exclude="tau", nuts_sampler="pymc", **FAST)
     assert _noise_in_attrs(trace) == ["mu_eps", "theta_eps"]
