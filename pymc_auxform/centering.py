@@ -54,18 +54,17 @@ avoids the intermediate :math:`\lambda` on root variables that hurt on eight sch
 variables, or whose noise has latent parameters, are left at 0 (auxiliary). If the pilot fails
 (non-finite density or information), a warning says so and every variable is kept as written.
 
-**Should "auto" be auxify's default?** Not yet, measured (``benchmarks/results/centering.md``:
-radon-style suite, eight schools, funnel, DBN, informative, mixed and two held-out models;
-nutpie, 2 x 500 draws). Per gradient it is 1.45x the better fixed form on geometric mean
-(1.2-2.6x on the data-rich regressions, 6x on the mixed model, 0.78-1.04x elsewhere). But the
-choice costs 1-35 s on a loaded two-core machine, 0.14-0.78 (median 0.34) of the whole
-``pm.sample`` call against a target of 0.10, so including it, "auto" is 1.01x the better fixed
-form on geometric mean and 0.47x at worst. The cost is no longer the information (a fixed
-handful of Hessian-vector products) but compiling the pilot and the L-BFGS gradients with
-PyTensor's Python backend (C thunks evaluate ten times faster but compiled for 10-200 s here).
-``auxify(model)`` therefore stays the pure, instant, data-free rewrite (``centering=0.0``);
-``centering="auto"`` is the recommended call for regressions with many or very unequal rows per
-group, where the pure rewrite can be 10 times slower than the model as written.
+**Should "auto" be auxify's default?** Not yet, measured (``benchmarks/results/centering.md``
+and ``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed
+and two held-out models; nutpie, 2 x 500 draws). Per gradient it is 1.62x the better fixed form
+on geometric mean over six seeds (1.3-2.7x on the data-rich regressions, 7.9x on the mixed model,
+0.86x at worst). The choice costs 0.1-3.9 s, but with its compiled code cached a whole
+``pm.sample`` call with nutpie takes 1-11 s there, mostly compiling: the choice is 0.08-0.52 of
+it (target 0.10), so counting it "auto" is 1.02x the better fixed form in ESS/s on geometric
+mean and 0.55x at worst. Against the model as written it is 2.7x on geometric mean and 0.57x at
+worst, where the pure rewrite is 0.10x at worst. ``auxify(model)`` therefore stays the pure,
+instant, data-free rewrite (``centering=0.0``); ``centering="auto"`` is the recommended call for
+regressions with many or very unequal rows per group.
 """
 
 from __future__ import annotations
