@@ -160,7 +160,7 @@ def test_jax_samplers_every_form(zoo, nuts_sampler):
             chains=2,
             random_seed=7,
             nuts_sampler=nuts_sampler,
-            nuts_sampler_kwargs={"chain_method": "vectorized"},  # one compiled program
+            nuts={"chain_method": "vectorized"},  # one compiled program
             progressbar=False,
             compute_convergence_checks=False,
         )
