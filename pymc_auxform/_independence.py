@@ -114,7 +114,7 @@ def find_independent_dim(model: pm.Model, dim: str | None, rng) -> str | None:
         if why is not None:
             raise ValueError(
                 f"independent_dim={dim!r} does not factorize the model: {why}. Estimate the "
-                "whole log p(x) at once (independent_dim=False; method='ais' suits coupled "
+                "whole log p(x) at once (independent_dim=False; method='smc' suits coupled "
                 "latents)."
             )
         return dim
