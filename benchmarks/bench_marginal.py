@@ -111,7 +111,8 @@ def case_dbn(seed):
     model = dbn(steps=20, form="loop")
     smc = estimate_log_marginal(model, method="smc", random_seed=seed)
     prior = estimate_log_marginal(model, method="prior", n_samples=40000, random_seed=seed + 1)
-    rows = [row("smc (auxiliary form)", smc), row("prior Monte Carlo, 40000 draws", prior)]
+    label = f"smc (auxiliary form, {smc.n_samples} particles, default moves)"
+    rows = [row(label, smc), row("prior Monte Carlo, 40000 draws", prior)]
     diff = smc.estimate - prior.estimate
     rows.append({"estimator": "difference", "estimate": diff, "se": np.hypot(smc.se, prior.se)})
     return rows
@@ -139,6 +140,8 @@ def write(results):
                 f"{fmt(r.get('khat'))} | {fmt(r.get('exact'))} | {fmt(r.get('error_in_se'), 1)} "
                 f"| {runs} | {fmt(r.get('seconds'), 0)} |"
             )
+        notes = [f"- {r['estimator']}: {r['note']}" for r in entry["rows"] if r.get("note")]
+        lines += ["", *notes] if notes else []
     (RESULTS / "marginal.md").write_text("\n".join(lines) + "\n")
 
 

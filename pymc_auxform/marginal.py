@@ -181,11 +181,12 @@ def estimate_log_marginal(
         that the incremental weights keep an ESS of ``threshold``, resampling, then ``n_moves``
         HMC moves of ``n_leapfrog`` steps with a dense mass matrix fitted to the particles;
         ``estimate`` is the log of the runs' mean :math:`\hat Z` and ``se`` comes from their
-        spread, ``khat`` is the worst of the importance steps. Too few moves leave the particles
-        behind the posterior and bias it low by more than its ``se`` (measured on the T=50
-        state-space model: 512 particles, 5 moves of 5 steps, a mass matrix fitted to all
-        particles, 1.0 nat low with se 0.08;
-        the defaults, 0.05 low with se 0.12); a warning flags particles still climbing.
+        spread, ``khat`` is the worst of the importance steps. Too few moves or particles leave
+        the particles behind the posterior or collapsed on few points, and bias it by more
+        than its ``se`` (measured on the T=50 state-space model: 512 particles, 5 moves of 5
+        steps, a mass matrix fitted to all particles: 1.0 nat low with se 0.08; the defaults:
+        0.05 low with se 0.12); a warning flags particles whose log-likelihood the moves still
+        change, but not every such bias (check by raising ``n_moves``).
         ``"ais"``: annealed importance sampling over ``n_temps`` temperatures with
         ``n_leapfrog``-step HMC moves, ``n_samples`` particles; experimental: its ``se`` and
         ``khat`` do not see the bias of too short an annealing (a warning says so).
@@ -395,17 +396,16 @@ def _summarize_runs(log_z, stats, n_particles, seconds) -> LogMarginal:
         reasons.append(f"k-hat of the worst temperature step {khat:.2f} > {KHAT_THRESHOLD}")
     if not spread <= SPREAD_THRESHOLD:
         reasons.append(f"sd of log Z over {n} runs {spread:.2f} > {SPREAD_THRESHOLD}")
-    if drift > max(3 * stats["drift_noise"], se):
+    if abs(drift) > max(3 * stats["drift_noise"], se):
         reasons.append(
-            f"the HMC moves still raised the log-likelihood by {drift:.2f} nats (weighted by "
-            f"the temperature steps; noise {stats['drift_noise']:.2f}): the particles lag "
-            "behind the posterior"
+            f"the HMC moves still changed the log-likelihood by {drift:.2f} nats (weighted by "
+            f"the temperature steps; noise {stats['drift_noise']:.2f}): the particles are not "
+            "distributed as the tempered posteriors (lagging behind, or collapsed)"
         )
     if reasons:
         warnings.warn(
-            f"log p(x) by 'smc': {'; '.join(reasons)}. The estimate is unreliable (likely too "
-            "low) and its standard error is reported as NaN. Raise n_moves, n_leapfrog or "
-            "n_samples.",
+            f"log p(x) by 'smc': {'; '.join(reasons)}. The estimate is unreliable and its "
+            "standard error is reported as NaN. Raise n_moves, n_leapfrog or n_samples.",
             UnreliableEstimateWarning,
             stacklevel=3,
         )
