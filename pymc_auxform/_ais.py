@@ -206,7 +206,7 @@ def smc_log_evidence(
 ) -> tuple[np.ndarray, dict]:
     """``log Z`` of ``n_runs`` independent SMC runs, and statistics (k-hats of the steps, ...)."""
     target = _Target(model, mode)
-    log_z, khats, stages, accepts, ess, drifts = [], [], [], [], [], []
+    log_z, khats, stages, accepts, ess, drifts, corrs = [], [], [], [], [], [], []
     for _ in range(n_runs):
         drift, drift_var = 0.0, 0.0
         u = target.prior_draws(model, n_particles, rng)
@@ -224,7 +224,7 @@ def smc_log_evidence(
             beta_prev, beta = beta, new_beta
             u, lp0, ll = u[idx], lp0[idx], ll[idx]
             _, _, grad = target.fn(u, beta)
-            before = ll.mean()
+            before, start = ll.mean(), u.copy()
             for _ in range(n_moves):
                 u, lp0, ll, grad, acc = _crossed_hmc(
                     target, u, lp0, ll, grad, beta, step, n_leapfrog, idx, rng
@@ -236,6 +236,7 @@ def smc_log_evidence(
             # near the mode) falls, and log Z is off by about d(beta) times the change
             drift += (beta - beta_prev) * (ll.mean() - before)
             drift_var += ((beta - beta_prev) * ll.std()) ** 2 * 2 / n_particles
+            corrs.append(_mean_correlation(start, u))
             n_stage += 1
         log_z.append(total if np.isfinite(total) else -np.inf)
         stages.append(n_stage)
@@ -244,6 +245,7 @@ def smc_log_evidence(
         "khat": float(np.max(khats)),
         "ess": ess,
         "drift": float(np.mean([d for d, _ in drifts])),
+        "correlation": float(np.max(corrs)),
         "drift_noise": float(np.sqrt(np.mean([v**2 for _, v in drifts]) / n_runs)),
         "stages": stages,
         "accept": float(np.mean(accepts)),
@@ -251,6 +253,15 @@ def smc_log_evidence(
         "dim": target.dim,
     }
     return np.asarray(log_z), stats
+
+
+def _mean_correlation(start, end) -> float:
+    """Mean over coordinates of the correlation of the particles before and after the moves:
+    near 1 when the moves leave copies of a resampled particle next to each other."""
+    a, b = start - start.mean(axis=0), end - end.mean(axis=0)
+    den = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+    ok = den > 0
+    return float(np.mean((a * b).sum(axis=0)[ok] / den[ok])) if ok.any() else 1.0
 
 
 def _step_khat(log_inc) -> float:

@@ -53,10 +53,3 @@ def test_state_space_t50_matches_the_kalman_filter():
     model, exact = state_space(t_len=50)  # 200 coupled latents
     res = estimate_log_marginal(model, method="smc", use_auxiliary=False, random_seed=0)
     assert_within_3_se(res, exact)
-
-
-@pytest.mark.slow
-def test_factor_model_400_latents_in_one_block_matches_the_exact_value():
-    model, exact = factor_model()
-    res = estimate_log_marginal(model, method="smc", independent_dim=False, random_seed=0)
-    assert_within_3_se(res, exact)
