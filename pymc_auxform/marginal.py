@@ -47,7 +47,8 @@ AUTO_SMC_DIM = 50
 #: half its variance and the spread is not a standard error: flagged like k-hat > 0.7.
 SPREAD_THRESHOLD = 1.0
 #: Above this mean correlation between the particles before and after a temperature's moves,
-#: copies of resampled particles stay together and log Z is biased (measured: +0.2 to +2 nats).
+#: copies of resampled particles stay together and log Z is biased (measured: +2.1 nats, se 0.4,
+#: at correlation 0.86 on a T=30 state-space model).
 CORRELATION_THRESHOLD = 0.3
 KHAT_THRESHOLD = 0.7
 
