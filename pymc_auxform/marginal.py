@@ -32,7 +32,7 @@ import pymc as pm
 
 from scipy import special
 
-from pymc_auxform._ais import ais_log_weights, smc_log_evidence
+from pymc_auxform._ais import ais_log_weights, smc_log_evidence, smc_unreliable
 from pymc_auxform._draws import PersistentChain
 from pymc_auxform._independence import find_independent_dim, latent_dim, pointwise_fn
 from pymc_auxform._proposal import Layout, pareto_khat, student_t_proposal
@@ -43,13 +43,6 @@ METHODS = ("auto", "importance", "prior", "smc", "ais")
 #: Above this many latent dimensions (per point of the independent dim, if any), ``"auto"`` uses
 #: ``"smc"``: the Student-t proposal of ``"importance"`` is fitted to a few hundred draws.
 AUTO_SMC_DIM = 50
-#: Above this spread (sd of log Z over the SMC runs), the mean of the runs' Z is biased by about
-#: half its variance and the spread is not a standard error: flagged like k-hat > 0.7.
-SPREAD_THRESHOLD = 1.0
-#: Above this mean correlation between the particles before and after a temperature's moves,
-#: copies of resampled particles stay together and log Z is biased (measured: +2.1 nats, se 0.4,
-#: at correlation 0.86 on a T=30 state-space model).
-CORRELATION_THRESHOLD = 0.3
 KHAT_THRESHOLD = 0.7
 
 
@@ -393,24 +386,8 @@ def _summarize_runs(log_z, stats, n_particles, seconds) -> LogMarginal:
     est = special.logsumexp(log_z) - np.log(n)
     z = np.exp(log_z - np.max(log_z))
     se = float(z.std(ddof=1) / np.sqrt(n) / z.mean())
-    spread = float(np.std(log_z, ddof=1))
-    khat, drift = stats["khat"], stats["drift"]
-    reasons = []
-    if not khat <= KHAT_THRESHOLD:
-        reasons.append(f"k-hat of the worst temperature step {khat:.2f} > {KHAT_THRESHOLD}")
-    if not spread <= SPREAD_THRESHOLD:
-        reasons.append(f"sd of log Z over {n} runs {spread:.2f} > {SPREAD_THRESHOLD}")
-    if not stats["correlation"] <= CORRELATION_THRESHOLD:
-        reasons.append(
-            f"the particles after a temperature's moves are still correlated with where they "
-            f"started (mean correlation {stats['correlation']:.2f} > {CORRELATION_THRESHOLD})"
-        )
-    if abs(drift) > max(3 * stats["drift_noise"], se):
-        reasons.append(
-            f"the HMC moves still changed the log-likelihood by {drift:.2f} nats (weighted by "
-            f"the temperature steps; noise {stats['drift_noise']:.2f}): the particles are not "
-            "distributed as the tempered posteriors (lagging behind, or collapsed)"
-        )
+    khat = stats["khat"]
+    reasons = smc_unreliable(log_z, stats, se, KHAT_THRESHOLD)
     if reasons:
         warnings.warn(
             f"log p(x) by 'smc': {'; '.join(reasons)}. The estimate is unreliable and its "

@@ -5,6 +5,7 @@ Gaussian, in ``test_marginal_honest``)."""
 import numpy as np
 import pytest
 
+from pymc_auxform._ais import smc_unreliable
 from pymc_auxform.marginal import UnreliableEstimateWarning, estimate_log_marginal
 from tests.test_marginal_ais import state_space
 from tests.test_marginal_honest import factor_model
@@ -53,3 +54,18 @@ def test_state_space_t50_matches_the_kalman_filter():
     model, exact = state_space(t_len=50)  # 200 coupled latents
     res = estimate_log_marginal(model, method="smc", use_auxiliary=False, random_seed=0)
     assert_within_3_se(res, exact)
+
+
+def test_each_failure_of_smc_is_named():
+    good = {"khat": 0.3, "drift": 0.01, "drift_noise": 0.05, "correlation": 0.05}
+    runs = np.array([-10.0, -10.1, -9.9, -10.05])
+    assert smc_unreliable(runs, good, 0.05, 0.7) == []
+    bad = [
+        ({**good, "khat": 0.9}, runs, "k-hat"),
+        (good, np.array([-10.0, -12.0, -9.0, -11.5]), "sd of log Z"),
+        ({**good, "correlation": 0.8}, runs, "correlated"),
+        ({**good, "drift": -0.5}, runs, "collapsed"),
+    ]
+    for stats, log_z, match in bad:
+        (reason,) = smc_unreliable(log_z, stats, 0.05, 0.7)
+        assert match in reason
