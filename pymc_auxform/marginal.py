@@ -151,7 +151,7 @@ def estimate_log_marginal(
     step_kwargs: dict | None = None,
     n_runs: int = 4,
     n_moves: int = 10,
-    n_leapfrog: int = 5,
+    n_leapfrog: int | None = None,
     threshold: float = 0.5,
     n_temps: int = 300,
     mode: str | None = None,
@@ -204,8 +204,8 @@ def estimate_log_marginal(
     step_kwargs : dict, optional
         Passed to ``pm.NUTS``.
     n_runs, n_moves, n_leapfrog : int, default 4, 10, 5
-        SMC: independent runs, HMC moves per temperature, leapfrog steps per move (AIS:
-        ``n_leapfrog`` per temperature).
+        SMC: independent runs, HMC moves per temperature, leapfrog steps per move (AIS: one
+        move of ``n_leapfrog`` steps, default 8, per temperature).
     threshold : float, default 0.5
         SMC: ESS (as a fraction of the particles) kept by each temperature step.
     n_temps : int, default 300
@@ -253,6 +253,8 @@ def estimate_log_marginal(
         raise TypeError(f"estimate_log_marginal expects a pymc.Model, got {type(model).__name__}.")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
+    if n_leapfrog is None:
+        n_leapfrog = 8 if method == "ais" else 5
     for arg, value in [("n_runs", n_runs), ("n_moves", n_moves), ("n_leapfrog", n_leapfrog)]:
         if not isinstance(value, int | np.integer) or value < (2 if arg == "n_runs" else 1):
             raise ValueError(f"{arg} must be a positive integer (n_runs >= 2), got {value!r}.")
