@@ -114,7 +114,7 @@ def find_independent_dim(model: pm.Model, dim: str | None, rng) -> str | None:
         if why is not None:
             raise ValueError(
                 f"independent_dim={dim!r} does not factorize the model: {why}. Estimate the "
-                "whole log p(x) at once (independent_dim=False; method='ais' suits coupled "
+                "whole log p(x) at once (independent_dim=False; method='smc' suits coupled "
                 "latents)."
             )
         return dim
@@ -124,4 +124,18 @@ def find_independent_dim(model: pm.Model, dim: str | None, rng) -> str | None:
     return None
 
 
-__all__ = ["candidate_dims", "coupling", "dim_axis", "find_independent_dim", "pointwise_fn"]
+def latent_dim(work, dim) -> int:
+    """Latent dimensions, per point of ``dim`` when given."""
+    point = work.initial_point()
+    total = sum(point[v.name].size for v in work.continuous_value_vars)
+    return total // (len(work.coords[dim]) if dim is not None else 1)
+
+
+__all__ = [
+    "candidate_dims",
+    "coupling",
+    "dim_axis",
+    "find_independent_dim",
+    "latent_dim",
+    "pointwise_fn",
+]

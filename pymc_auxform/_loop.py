@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import pymc as pm
 
 from rich.progress import (
     BarColumn,
@@ -23,7 +24,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from pymc_auxform.em_result import EMProgress, History
+from pymc_auxform._theta import check_int, param_names, refuse_pymc_minibatch, resolve_mode
+from pymc_auxform.em_result import EMProgress, EMResult, History, warn_if_not_stationary
 
 
 class LearningProgress:
@@ -136,4 +138,99 @@ def check_loop_options(opts: LoopOptions) -> None:
             raise ValueError("checkpoint_every needs checkpoint_path (where to write).")
 
 
-__all__ = ["LearningProgress", "LoopOptions", "check_loop_options", "run_iterations"]
+@dataclass
+class RunSetup:
+    """What a learning function needs before compiling: the model, the parameter names, the
+    validated loop options, the run to resume, the generator and the PyTensor mode."""
+
+    model: pm.Model
+    names: list[str]
+    opts: LoopOptions
+    previous: EMResult | None
+    rng: np.random.Generator
+    mode: str
+
+
+def resolve_model(fname: str, model, params) -> tuple[pm.Model, object]:
+    """``(model, params)``, the model from the ``with model:`` context when not given.
+
+    ``f(model, params)``, ``f(params=...)`` and ``f(params)`` (a name, variable or list of them
+    as the first argument, inside ``with model:``) are all accepted.
+    """
+    if params is None and model is not None and not isinstance(model, pm.Model):
+        model, params = None, model
+    if params is None:
+        raise TypeError(f"{fname} needs params: the pm.Data (names or variables) to learn.")
+    model = pm.modelcontext(model)
+    if not isinstance(model, pm.Model):
+        raise TypeError(f"{fname} expects a pymc.Model, got {type(model).__name__}.")
+    return model, params
+
+
+def setup_run(
+    fname: str,
+    model,
+    params,
+    opts: LoopOptions,
+    *,
+    learning_rate: float,
+    resume_from,
+    random_seed,
+    mode: str | None,
+    **ints: tuple[int, int],
+) -> RunSetup:
+    """Validate a learning function's common arguments (``ints``: ``name=(value, lowest)``)."""
+    model, params = resolve_model(fname, model, params)
+    names = param_names(model, params)
+    check_int(n_iter=(opts.n_iter, 0), patience=(opts.patience, 1), **ints)
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}.")
+    check_loop_options(opts)
+    refuse_pymc_minibatch(model)
+    previous = None
+    if resume_from is not None:
+        previous = resume_from if isinstance(resume_from, EMResult) else EMResult.load(resume_from)
+        if list(previous.params) != names:
+            raise ValueError(
+                f"resume_from learned {list(previous.params)}, but params are {names}; "
+                "resume with the same params."
+            )
+    return RunSetup(
+        model, names, opts, previous, np.random.default_rng(random_seed), resolve_mode(mode)
+    )
+
+
+def run_to_end(
+    setup: RunSetup,
+    one_iteration: Callable[[], tuple[float, list, dict, float, float]],
+    hist: History,
+    theta,
+    progress: LearningProgress,
+    make_result: Callable[[bool, bool], EMResult],
+    work: pm.Model,
+) -> EMResult:
+    """Run the iterations, write the final theta into the user's ``pm.Data`` (also after an
+    error), and return the result, warned about when it ends far from a stationary point."""
+    try:
+        converged, interrupted = run_iterations(
+            one_iteration, hist, theta, setup.opts, progress, make_result, work
+        )
+    finally:
+        for n, value in theta.values().items():
+            setup.model[n].set_value(value)
+    result = make_result(converged, interrupted)
+    if not interrupted:
+        warn_if_not_stationary(result)
+    return result
+
+
+__all__ = [
+    "LearningProgress",
+    "LoopOptions",
+    "RunSetup",
+    "check_loop_options",
+    "resolve_model",
+    "run_iterations",
+    "run_to_end",
+    "setup_run",
+]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from arviz_stats.base.array import array_stats
 from scipy import stats
 
 from pymc_auxform._independence import dim_axis
@@ -67,4 +68,13 @@ def student_t_proposal(flat, n_samples, df, rng):
     return draws, log_q
 
 
-__all__ = ["Layout", "student_t_proposal"]
+def pareto_khat(log_w: np.ndarray) -> np.ndarray:
+    """Pareto k-hat per column of (S, N) log weights (PSIS, ArviZ); inf where it is undefined."""
+    shifted = log_w - np.max(log_w, axis=0)
+    shifted = np.where(np.isfinite(shifted), shifted, -1e300)
+    _, k = array_stats.psislw(-shifted.T, axis=-1)  # it takes -log w (the LOO convention)
+    k = np.atleast_1d(np.asarray(k, dtype=float))
+    return np.where(np.isfinite(k), k, np.inf)
+
+
+__all__ = ["Layout", "pareto_khat", "student_t_proposal"]

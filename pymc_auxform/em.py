@@ -25,17 +25,10 @@ from pytensor.graph.traversal import ancestors
 
 from pymc_auxform._batching import Batcher, Minibatch
 from pymc_auxform._draws import PersistentChain
-from pymc_auxform._loop import LearningProgress, LoopOptions, check_loop_options, run_iterations
-from pymc_auxform._theta import (
-    Theta,
-    check_depends,
-    check_int,
-    param_names,
-    refuse_pymc_minibatch,
-    resolve_mode,
-)
+from pymc_auxform._loop import LearningProgress, LoopOptions, run_to_end, setup_run
+from pymc_auxform._theta import Theta, check_depends
 from pymc_auxform.auxify import auxify
-from pymc_auxform.em_result import EMProgress, EMResult, History, warn_if_not_stationary
+from pymc_auxform.em_result import EMProgress, EMResult, History
 
 
 class EStepError(RuntimeError):
@@ -43,8 +36,8 @@ class EStepError(RuntimeError):
 
 
 def stochastic_em(
-    model: pm.Model,
-    params: str | Variable | Sequence[str | Variable],
+    model: pm.Model | None = None,
+    params: str | Variable | Sequence[str | Variable] | None = None,
     *,
     n_iter: int,
     draws_per_iter: int = 10,
@@ -81,9 +74,10 @@ def stochastic_em(
 
     Parameters
     ----------
-    model : pm.Model
+    model : pm.Model, optional
         The model; :math:`\theta` are float ``pm.Data`` in it. Its latents must be continuous.
-        PyMC's ``pm.Minibatch`` / ``total_size`` are refused: use ``minibatch=``.
+        PyMC's ``pm.Minibatch`` / ``total_size`` are refused: use ``minibatch=``. Taken from the
+        ``with model:`` context if omitted (then ``stochastic_em("w", n_iter=...)`` also works).
     params : str, Variable or sequence of them
         The ``pm.Data`` to learn (names or the shared variables of ``model``).
     n_iter : int
@@ -169,25 +163,32 @@ def stochastic_em(
             s = pm.Data("s", 1.0)
             z = pm.Normal("z", mu, s, shape=100)
             pm.Normal("x", z, 1.0, observed=x)
-
-        result = stochastic_em(model, ["mu", "s"], n_iter=200, constraints={"s": "positive"},
-                               random_seed=1)
+            result = stochastic_em(["mu", "s"], n_iter=200, constraints={"s": "positive"},
+                                   random_seed=1)
         result.final["mu"]  # close to the MLE x.mean()
         result.to_dataframe().tail()
     """
-    if not isinstance(model, pm.Model):
-        raise TypeError(f"stochastic_em expects a pymc.Model, got {type(model).__name__}.")
-    names = param_names(model, params)
-    check_int(n_iter=(n_iter, 0), draws_per_iter=(draws_per_iter, 1), tune=(tune, 0))
-    check_int(m_steps=(m_steps, 1), patience=(patience, 1))
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}.")
     opts = LoopOptions(n_iter, callback, tol, patience, checkpoint_every, checkpoint_path, anneal)
-    check_loop_options(opts)
-    refuse_pymc_minibatch(model)
-    previous = _load(resume_from, names)
-    rng = np.random.default_rng(random_seed)
-    mode = resolve_mode(mode)
+    setup = setup_run(
+        "stochastic_em",
+        model,
+        params,
+        opts,
+        learning_rate=learning_rate,
+        resume_from=resume_from,
+        random_seed=random_seed,
+        mode=mode,
+        draws_per_iter=(draws_per_iter, 1),
+        tune=(tune, 0),
+        m_steps=(m_steps, 1),
+    )
+    model, names, previous, rng, mode = (
+        setup.model,
+        setup.names,
+        setup.previous,
+        setup.rng,
+        setup.mode,
+    )
     with LearningProgress(progressbar, "Stochastic EM") as progress:
         with progress.phase("compiling"):
             t0 = time.perf_counter()
@@ -237,29 +238,7 @@ def stochastic_em(
                 state=state,
             )
 
-        try:
-            converged, interrupted = run_iterations(
-                one_iteration, hist, theta, opts, progress, make_result, work
-            )
-        finally:
-            for n, value in theta.values().items():
-                model[n].set_value(value)
-    result = make_result(converged, interrupted)
-    if not interrupted:
-        warn_if_not_stationary(result)
-    return result
-
-
-def _load(resume_from, names) -> EMResult | None:
-    if resume_from is None:
-        return None
-    previous = resume_from if isinstance(resume_from, EMResult) else EMResult.load(resume_from)
-    if list(previous.params) != names:
-        raise ValueError(
-            f"resume_from learned {list(previous.params)}, but params are {names}; "
-            "resume with the same params."
-        )
-    return previous
+        return run_to_end(setup, one_iteration, hist, theta, progress, make_result, work)
 
 
 def _e_step(chain: PersistentChain, n: int, tune: bool, theta: Theta):

@@ -37,22 +37,15 @@ from pytensor.graph.traversal import ancestors
 from pymc_auxform._batching import Batcher, Minibatch
 from pymc_auxform._draws import vectorize_over_draws
 from pymc_auxform._independence import find_independent_dim, reduce_to_dim
-from pymc_auxform._loop import LearningProgress, LoopOptions, check_loop_options, run_iterations
-from pymc_auxform._theta import (
-    Theta,
-    check_depends,
-    check_int,
-    param_names,
-    refuse_pymc_minibatch,
-    resolve_mode,
-)
+from pymc_auxform._loop import LearningProgress, LoopOptions, run_to_end, setup_run
+from pymc_auxform._theta import Theta, check_depends
 from pymc_auxform.auxify import auxify
-from pymc_auxform.em_result import EMProgress, EMResult, History, warn_if_not_stationary
+from pymc_auxform.em_result import EMProgress, EMResult, History
 
 
 def fit_mc_likelihood(
-    model: pm.Model,
-    params: str | Variable | Sequence[str | Variable],
+    model: pm.Model | None = None,
+    params: str | Variable | Sequence[str | Variable] | None = None,
     *,
     n_iter: int,
     n_noise: int = 8,
@@ -82,9 +75,10 @@ def fit_mc_likelihood(
 
     Parameters
     ----------
-    model : pm.Model
+    model : pm.Model, optional
         The model; :math:`\theta` are float ``pm.Data``. Every latent must have an auxiliary
-        form (its noise prior must not depend on :math:`\theta`).
+        form (its noise prior must not depend on :math:`\theta`). Taken from the
+        ``with model:`` context if omitted (then ``fit_mc_likelihood("w", n_iter=...)`` works).
     params : str, Variable or sequence of them
         The ``pm.Data`` to learn.
     n_iter : int
@@ -125,26 +119,28 @@ def fit_mc_likelihood(
             mu = pm.Data("mu", 0.0)
             z = pm.Normal("z", mu, 1.0, dims="obs")
             pm.Normal("x", z, 1.0, observed=x, dims="obs")
-
-        result = fit_mc_likelihood(model, "mu", n_iter=300, random_seed=1)
+            result = fit_mc_likelihood("mu", n_iter=300, random_seed=1)
         result.final["mu"]  # close to x.mean()
     """
-    if not isinstance(model, pm.Model):
-        raise TypeError(f"fit_mc_likelihood expects a pymc.Model, got {type(model).__name__}.")
-    names = param_names(model, params)
-    check_int(n_iter=(n_iter, 0), n_noise=(n_noise, 1), patience=(patience, 1))
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}.")
     opts = LoopOptions(n_iter, callback, tol, patience, checkpoint_every, checkpoint_path, anneal)
-    check_loop_options(opts)
-    refuse_pymc_minibatch(model)
-    previous = None
-    if resume_from is not None:
-        previous = resume_from if isinstance(resume_from, EMResult) else EMResult.load(resume_from)
-        if list(previous.params) != names:
-            raise ValueError(f"resume_from learned {list(previous.params)}, not {names}.")
-    rng = np.random.default_rng(random_seed)
-    mode = resolve_mode(mode)
+    setup = setup_run(
+        "fit_mc_likelihood",
+        model,
+        params,
+        opts,
+        learning_rate=learning_rate,
+        resume_from=resume_from,
+        random_seed=random_seed,
+        mode=mode,
+        n_noise=(n_noise, 1),
+    )
+    model, names, previous, rng, mode = (
+        setup.model,
+        setup.names,
+        setup.previous,
+        setup.rng,
+        setup.mode,
+    )
     with LearningProgress(progressbar, "MC likelihood") as progress:
         with progress.phase("compiling"):
             t0 = time.perf_counter()
@@ -189,17 +185,7 @@ def fit_mc_likelihood(
                 state={"batcher": batcher.state, "optimizer": theta.state, "chain": None},
             )
 
-        try:
-            converged, interrupted = run_iterations(
-                one_iteration, hist, theta, opts, progress, make_result, work
-            )
-        finally:
-            for n, value in theta.values().items():
-                model[n].set_value(value)
-    result = make_result(converged, interrupted)
-    if not interrupted:
-        warn_if_not_stationary(result)
-    return result
+        return run_to_end(setup, one_iteration, hist, theta, progress, make_result, work)
 
 
 def _check_noise_free_of_theta(work: pm.Model, shared) -> None:

@@ -1,5 +1,6 @@
-"""AIS on coupled, high-dimensional latents: a linear-Gaussian state-space model (exact log p(x)
-by a Kalman filter) and Kingma's (2013) DBN (cross-checked against prior Monte Carlo)."""
+"""AIS and SMC on coupled, high-dimensional latents: a linear-Gaussian state-space model (exact
+log p(x) by a Kalman filter) and Kingma's (2013) DBN (SMC cross-checked against prior Monte
+Carlo)."""
 
 import numpy as np
 import pymc as pm
@@ -60,8 +61,9 @@ def test_ais_matches_the_kalman_filter():
 
 
 def test_dbn_two_methods_agree():
+    """No exact value: SMC (in auxiliary form) and prior Monte Carlo must agree."""
     model = dbn(steps=20, form="loop")
-    ais = estimate_log_marginal(model, method="ais", random_seed=0)
-    prior = estimate_log_marginal(model, method="prior", n_samples=20000, random_seed=1)
-    assert ais.khat <= 0.7 and prior.khat <= 0.7
-    assert abs(ais.estimate - prior.estimate) < 3 * np.hypot(ais.se, prior.se)
+    smc = estimate_log_marginal(model, method="smc", random_seed=0)
+    prior = estimate_log_marginal(model, method="prior", n_samples=40000, random_seed=1)
+    assert smc.reliable and prior.reliable
+    assert abs(smc.estimate - prior.estimate) < 3 * np.hypot(smc.se, prior.se)
