@@ -71,6 +71,7 @@ API_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
             f"{PACKAGE}.mc_likelihood",
             f"{PACKAGE}._batching",
             f"{PACKAGE}.marginal",
+            f"{PACKAGE}.marginal_result",
         ),
     ),
     (
@@ -106,6 +107,7 @@ MODULE_TITLES = {
     f"{PACKAGE}.mc_likelihood": "EM-free learning",
     f"{PACKAGE}._batching": "Minibatches",
     f"{PACKAGE}.marginal": "Marginal likelihood",
+    f"{PACKAGE}.marginal_result": "Marginal likelihood results",
     f"{PACKAGE}.forms.base": "Forms and their parts",
     f"{PACKAGE}.forms.registry": "The registry",
     f"{PACKAGE}.forms.univariate": "Univariate families",

@@ -13,7 +13,8 @@ from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
 from pymc_auxform.comparison import FormComparison, compare_forms
 from pymc_auxform.em import EStepError, stochastic_em
 from pymc_auxform.em_result import EMProgress, EMResult, NotConvergedWarning
-from pymc_auxform.marginal import LogMarginal, UnreliableEstimateWarning, estimate_log_marginal
+from pymc_auxform.marginal import estimate_log_marginal
+from pymc_auxform.marginal_result import LogMarginal, UnreliableEstimateWarning
 from pymc_auxform.mc_likelihood import fit_mc_likelihood
 from pymc_auxform.metrics import (
     SamplingMetrics,

@@ -6,7 +6,8 @@ import pytest
 
 from scipy import integrate, stats
 
-from pymc_auxform.marginal import UnreliableEstimateWarning, estimate_log_marginal
+from pymc_auxform.marginal import estimate_log_marginal
+from pymc_auxform.marginal_result import UnreliableEstimateWarning
 from pymc_auxform.reference_models import EIGHT_SCHOOLS_SIGMA, EIGHT_SCHOOLS_Y
 
 TAU = 5.0

@@ -6,7 +6,8 @@ import pytest
 
 from scipy import stats
 
-from pymc_auxform.marginal import UnreliableEstimateWarning, estimate_log_marginal
+from pymc_auxform.marginal import estimate_log_marginal
+from pymc_auxform.marginal_result import UnreliableEstimateWarning
 
 
 def factor_model(n=200, d=6, k=2, seed=0):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pymc_auxform._ais import smc_unreliable
-from pymc_auxform.marginal import UnreliableEstimateWarning, estimate_log_marginal
+from pymc_auxform.marginal import estimate_log_marginal
+from pymc_auxform.marginal_result import UnreliableEstimateWarning
 from tests.test_marginal_ais import state_space
 from tests.test_marginal_honest import factor_model
 
