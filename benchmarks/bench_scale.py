@@ -7,14 +7,19 @@
 2. Big models, original vs ``auxify`` vs ``auxify(centering="auto")``: a varying-intercepts model
    with 10,000 groups and Kingma's (2013) DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
    elements). Auxify time, choice time, compile time, peak memory (each version runs in its own
-   process: peak RSS), ESS/s with nutpie. Few draws (see ``SETTINGS``): the point is the cost at
-   scale, the ESS numbers are rough.
+   process: peak RSS), ESS/s with nutpie, and the choice's time as a fraction of the whole
+   ``pm.sample`` call. Few draws (see ``SETTINGS``): the point is the cost at scale, the ESS
+   numbers are rough. The DBN at T=1,000 runs NUTS at its tree-depth cap (1,023 gradient steps per
+   draw, each a 1,000-step scan), hence its few draws; ``steps / draw`` and ``s / draw`` in the
+   table show it.
 3. Many chains: 16 chains vectorized with numpyro (``chain_method="vectorized"``) on the
-   auxified DBN (T=20) and the auxified 10,000-group model, against 16 nutpie chains.
+   auxified DBN (T=20) and the auxified 10,000-group model, against 16 nutpie chains (fewer
+   draws on the 10,000-group model: ``MANY``).
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--quick]`` (about 15 minutes on a shared
-2-core machine; ``--quick`` is a smoke test); writes ``benchmarks/results/scale.md`` and
-``scale.json``.
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--quick] [--skip chain]`` (about 30 minutes
+on a shared 2-core machine, 10 without the chain section; ``--quick`` is a smoke test); writes
+``benchmarks/results/scale.md`` and ``scale.json``. Skipped sections keep the rows (and date) of
+the last results file.
 """
 
 from __future__ import annotations
@@ -36,7 +41,14 @@ RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {  # sampling settings per model: few draws, the point is the cost at scale
     "varying intercepts (10,000 groups)": {"chains": 2, "tune": 200, "draws": 200},
-    "DBN scan (T=1,000)": {"chains": 2, "tune": 60, "draws": 60},
+    # NUTS runs at its depth cap here (1,023 gradient steps per draw, ~1-3 ms each): ~1-3 s a draw
+    "DBN scan (T=1,000)": {"chains": 2, "tune": 40, "draws": 40},
+}
+MANY = {  # many chains: tune = draws per chain
+    "DBN loop (T=20)": 100,
+    # 16 vectorized chains wait for the deepest tree of any chain at every draw; 100 + 100 did not
+    # finish in 300 s with numpyro, 25 + 25 not in 500 s (loaded machine): few draws, per-draw cost
+    "varying intercepts (10,000 groups)": 15,
 }
 QUICK = {
     "varying intercepts (10,000 groups)": {"chains": 2, "tune": 30, "draws": 30},
@@ -141,14 +153,26 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     row["build s"] = time.perf_counter() - start
     names = [rv.name for rv in original.free_RVs]
     model, row["auxify s"], row["choose s"] = original, 0.0, 0.0
-    if version != "original":
+    if version == "auxify":
         start = time.perf_counter()
         model = auxify(original)
         row["auxify s"] = time.perf_counter() - start
-    if version == "auto":
+    if version == "auto":  # auxify(centering="auto"), its choose_centering call timed apart
+        module = sys.modules["pymc_auxform.auxify"]
+        choose = module.choose_centering
+
+        def timed(*args, **kwargs):
+            begin = time.perf_counter()
+            choice = choose(*args, **kwargs)
+            row["choose s"] = time.perf_counter() - begin
+            row["choice"] = {name: _lam_summary(lam) for name, lam in choice.lam.items()}
+            return choice
+
+        module.choose_centering = timed
         start = time.perf_counter()
         model = auxify(original, centering="auto")
-        row["choose s"] = time.perf_counter() - start - row["auxify s"]
+        row["auxify s"] = time.perf_counter() - start - row["choose s"]
+        module.choose_centering = choose
     row["peak MB before sampling"] = _peak_mb()
     kwargs = {}
     if sampler in ("numpyro", "blackjax"):
@@ -167,8 +191,12 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     m = sampling_metrics(idata, var_names=names)
     row.update(
         {
+            "pm.sample s": wall,
+            "choose / pm.sample": row["choose s"] / wall,
             "compile s": wall - m.seconds,
             "sampling s": m.seconds,
+            "s / draw": m.seconds / (settings["tune"] + settings["draws"]),
+            "steps / draw": m.grad_evals / (settings["chains"] * settings["draws"]),
             "min ESS bulk": m.min_ess_bulk,
             "ESS/s": m.ess_per_second,
             "divergences": m.divergences,
@@ -179,7 +207,18 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     return row
 
 
-TIMEOUT = 300  # seconds per run; a run that takes longer is reported as such
+def _lam_summary(lam) -> str:
+    """``1`` / ``0`` / ``partial`` per variable, with the share of centered elements."""
+    import numpy as np
+
+    lam = np.asarray(lam, dtype=float)
+    if lam.size == 1:
+        return f"{float(lam):g}"
+    centered, auxiliary = (lam == 1).mean(), (lam == 0).mean()
+    return f"{centered:.0%} centered, {auxiliary:.0%} auxiliary, {1 - centered - auxiliary:.0%} partial"
+
+
+TIMEOUT = 600  # seconds per run; a run that takes longer is reported as such
 
 
 def in_process(*args) -> dict:
@@ -210,11 +249,11 @@ def bench_big(settings: dict, versions, on_row=lambda rows: None) -> list[dict]:
     return rows
 
 
-def bench_chains(chains: int, draws: int, on_row=lambda rows: None) -> list[dict]:
+def bench_chains(chains: int, draws: dict, on_row=lambda rows: None) -> list[dict]:
     rows = []
     for name in ("DBN loop (T=20)", "varying intercepts (10,000 groups)"):
         for sampler in ("numpyro", "nutpie"):
-            s = {"chains": chains, "tune": draws, "draws": draws}
+            s = {"chains": chains, "tune": draws[name], "draws": draws[name]}
             print(f"  {name} / {sampler} x {chains} chains", flush=True)
             try:
                 rows.append(in_process(name, "auxify", sampler, s))
@@ -243,11 +282,17 @@ def to_markdown(res: dict) -> str:
     s = res["settings"]
     big = [r for r in res["big"] if "error" not in r]
     errors = [r for r in res["big"] + res["chains"] if "error" in r]
+    chain_date = res.get("chain date", s["date"])
     parts = [
         "# Scale benchmark",
         f"Date: {s['date']}. Machine: {s['machine']}. Sampling settings: "
         f"{json.dumps(s['sampling'])}; many chains: {json.dumps(s['many_chains'])}. "
-        "Timings on a shared 2-core machine: compare ratios within one run.",
+        "Timings on a shared 2-core machine: compare ratios within one run."
+        + (
+            f" The first two tables are from the run of {chain_date}."
+            if chain_date != s["date"]
+            else ""
+        ),
         "## auxify() time on a chain of scalar free variables (medians over repeats)",
         table(
             res["chain"],
@@ -258,19 +303,40 @@ def to_markdown(res: dict) -> str:
             res["roundtrip"], {"free variables": "d", "PyMC round trip s": ".2f", "ours s": ".3f"}
         ),
         "## Big models (nutpie; each version in its own process)",
+        "`choose / pm.sample`: the automatic choice's time over the wall time of the whole "
+        "`pm.sample` call (compile + tune + draws). `steps / draw`: gradient evaluations per "
+        "kept draw (1,023 = NUTS at its tree-depth cap of 10). `s / draw`: sampling seconds per "
+        "draw, tuning included, chains in parallel.",
         table(
             big,
             {
                 "model": "",
                 "version": "",
-                "auxify s": ".1f",
+                "build s": ".2f",
+                "auxify s": ".2f",
                 "choose s": ".1f",
                 "compile s": ".0f",
+                "sampling s": ".0f",
+                "choose / pm.sample": ".1%",
                 "peak MB": ".0f",
+                "steps / draw": ".0f",
+                "s / draw": ".3f",
+                "min ESS bulk": ".0f",
                 "ESS/s": ".2f",
             },
         ),
+        "Choice of `auto`: "
+        + (
+            "; ".join(
+                f"{r['model']}: " + ", ".join(f"{k} {v}" for k, v in r["choice"].items())
+                for r in big
+                if r.get("choice")
+            )
+            or "none"
+        )
+        + " (1 = centered, 0 = auxiliary).",
         "## Many chains: numpyro vectorized vs nutpie (auxified models)",
+        "numpyro's sampling time includes its JIT compilation (PyMC times them together).",
         table(
             [r for r in res["chains"] if "error" not in r],
             {
@@ -279,6 +345,8 @@ def to_markdown(res: dict) -> str:
                 "chains": "d",
                 "compile s": ".0f",
                 "sampling s": ".0f",
+                "steps / draw": ".0f",
+                "s / draw": ".3f",
                 "min ESS bulk": ".0f",
                 "ESS/s": ".1f",
             },
@@ -296,7 +364,10 @@ def _previous(skipped) -> dict:
         return {}
     previous = json.loads(path.read_text())
     sections = {"chain": ("chain", "roundtrip"), "big": ("big",), "chains": ("chains",)}
-    return {key: previous.get(key, []) for skip in skipped for key in sections[skip]}
+    kept = {key: previous.get(key, []) for skip in skipped for key in sections[skip]}
+    if "chain" in skipped:
+        kept["chain date"] = previous.get("chain date", previous["settings"]["date"])
+    return kept
 
 
 def main(argv=None) -> dict:
@@ -315,7 +386,10 @@ def main(argv=None) -> dict:
     TIMEOUT = args.timeout
     _setup()
     sampling = QUICK if args.quick else SETTINGS
-    many = {"chains": 4 if args.quick else 16, "draws": 20 if args.quick else 100}
+    many = {
+        "chains": 4 if args.quick else 16,
+        "draws": dict.fromkeys(MANY, 20) if args.quick else MANY,
+    }
     res = {
         "settings": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
