@@ -95,8 +95,6 @@ class Pilot(ProfileSearch):
         hvp = _grad(pt.sum(_grad(likelihood, joined) * probe), joined)
         self._hvp = pytensor.function([joined, probe], hvp, mode=mode, on_unused_input="ignore")
         self.x = np.concatenate([point[v.name].ravel() for v in values]).astype(float)
-        self.blocks = [where[v.name] for v in values]
-        self.own = {}  # curvature of each target noise's own prior (set by ``move``)
         # Loose tolerances: lam = r/(1+r) needs r to a few per cent, not the mode to 1e-9.
         self.options = {"maxiter": 1000, "ftol": 1e-6, "gtol": 1e-3}
         self.outer_options = {"maxiter": 200, "ftol": 1e-9, "gtol": 1e-3}
@@ -106,7 +104,6 @@ class Pilot(ProfileSearch):
         self.rng = rng
         self.gradient_calls = 0
         self.hvp_calls = 0
-        self._elementwise: bool | None = None
 
     def move(self, prior: dict[str, float]) -> dict[str, np.ndarray]:
         """Move to the corrected mode; return the likelihood information of each noise there
@@ -132,8 +129,9 @@ class Pilot(ProfileSearch):
             c = info[noise] / prior[noise] / np.maximum(np.asarray(d, dtype=float) ** 2, 1e-300)
             c = np.broadcast_to(c, self.shapes[noise])
             old = self.c[noise].get_value()
-            if np.any(old > 0):  # damped (geometric mean): the plain update can cycle between
-                c = np.sqrt(old * c)  # full pooling and a wide tau on many small groups
+            # damped (geometric mean with the last value, where there is one): the plain update
+            # can cycle between full pooling and a wide tau on many small groups
+            c = np.where(old > 0, np.sqrt(old * c), c)
             self.c[noise].set_value(np.array(c, dtype=float))
         return info
 
