@@ -156,7 +156,8 @@ def choose_centering(
     -----
     UserWarning
         If the pilot fails (non-finite density or information); every variable is then kept as
-        written (:math:`\lambda = 1`).
+        written (:math:`\lambda = 1`). Also if :math:`\lambda` has not settled within ``tol``
+        after ``max_iter`` iterations (``choice.converged`` is then False).
 
     Examples
     --------
@@ -256,6 +257,14 @@ def _run_pilot(
                 choice.converged = True
                 break
     choice.gradient_calls, choice.hvp_calls = pilot.gradient_calls, pilot.hvp_calls
+    if not choice.converged:
+        warnings.warn(
+            f"centering='auto': the pilot's lam still moved by {change:.2g} (> tol={tol}) after "
+            f"max_iter={max_iter} iterations; the choice may be off. Pass a larger max_iter, or "
+            "fix the centering (a number or a dict of lam per variable).",
+            UserWarning,
+            stacklevel=4,
+        )
     for name, noise, partial in targets:
         exact = pilot.diagonal.get(noise, False)
         raw = lams[noise] if exact else _lam(np.mean(info[noise]) / prior[noise])

@@ -215,3 +215,10 @@ def test_profile_search_reaches_a_stationary_point(build, names):
         assert np.max(np.abs(gradient)) < 1e-3 * scale, (np.max(np.abs(gradient)), scale)
         for n, c in following.items():
             pilot.c[n].set_value(c)
+
+
+def test_unsettled_choice_warns():
+    """One fixed-point iteration cannot show that lam settled: say so, do not stay silent."""
+    with pytest.warns(UserWarning, match="still moved"):
+        choice = choose_centering(REFERENCE["mixed"](), max_iter=1)
+    assert not choice.converged
