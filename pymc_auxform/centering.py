@@ -49,8 +49,9 @@ adapted diagonal mass matrix undoes. It is kept as written (:math:`\lambda = 1`)
 avoids the intermediate :math:`\lambda` on root variables that hurt on eight schools.
 
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
-:math:`\lambda`, snapped to 0 or 1 within ``snap``; the others (icdf, multivariate, recurrent) get
-1 (kept centered) when the mean :math:`\lambda` is above 1/2, else 0. Variables with several noise
+:math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
+(the partial form then computes a power per level, not per element); the others (icdf,
+multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else 0. Variables with several noise
 variables, or whose noise has latent parameters, are left at 0 (auxiliary). If the pilot fails
 (non-finite density or information), a warning says so and every variable is kept as written.
 
@@ -126,7 +127,7 @@ def choose_centering(
         Stop when no :math:`\lambda` changes by more than this.
     snap : float, default 0.15
         A :math:`\lambda` within ``snap`` of 0 or 1 is set to 0 or 1: near the ends a partial
-        form gains little and costs a power per element per gradient.
+        form gains little. The others are rounded to multiples of 0.05.
     n_prior_draws : int, default 200
         Draws of each non-Normal noise used to average its prior information.
     colours : int, default 4
@@ -207,6 +208,9 @@ def choose_centering(
         )
 
 
+_GRID = 0.05  # intermediate lam are multiples of this
+
+
 def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, n_draws, seed):
     aux, rep = rewrite_model(model, var_names=wanted, exclude=excluded)
     decisions, targets = {}, []
@@ -240,6 +244,10 @@ def _run_pilot(
     pilot = Pilot(aux, model, targets, rng, mode, colours)
     prior = {noise: noise_information(aux, noise, n_draws, rng, mode) for noise in noises}
     lams = {noise: np.zeros(pilot.shapes[noise]) for noise in noises}
+    with np.errstate(all="ignore"):
+        seed = pilot.start(prior)
+    if seed is not None:
+        lams = {noise: _lam(seed[noise] / prior[noise]) for noise in noises}
     choice.converged = False
     with np.errstate(all="ignore"):
         while choice.iterations < max_iter:
@@ -269,7 +277,10 @@ def _run_pilot(
         exact = pilot.diagonal.get(noise, False)
         raw = lams[noise] if exact else _lam(np.mean(info[noise]) / prior[noise])
         if partial:
-            chosen = np.where(raw < snap, 0.0, np.where(raw > 1 - snap, 1.0, raw))
+            # rounded to a grid in between: the partial form then computes powers per level,
+            # not per element, and lam = r / (1 + r) to 0.025 changes the mixing by little
+            inner = np.round(raw / _GRID) * _GRID
+            chosen = np.where(raw < snap, 0.0, np.where(raw > 1 - snap, 1.0, inner))
             chosen = float(np.mean(chosen)) if np.ptp(chosen) < 1e-6 else chosen
         else:
             chosen = 1.0 if float(np.mean(raw)) > 0.5 else 0.0

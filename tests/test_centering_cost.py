@@ -204,6 +204,7 @@ def test_profile_search_reaches_a_stationary_point(build, names):
     pilot = _pilot(model, names)
     prior = dict.fromkeys(pilot.noises, 1.0)
     scale = np.max(np.abs(pilot._value_and_grad(pilot.x)[1]))  # gradient where it starts
+    pilot.start(prior)  # diagonal blocks, and the first correction from the initial point
     for _ in range(2):  # the second search has a nonzero Laplace correction
         searched = {n: pilot.c[n].get_value().copy() for n in pilot.noises}
         pilot.move(prior)  # searches with ``searched``, then sets the next correction
