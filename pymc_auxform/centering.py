@@ -124,7 +124,8 @@ def choose_centering(
     max_iter : int, default 10
         Maximum number of fixed-point iterations (each one is an L-BFGS run, warm-started).
     tol : float, default 0.02
-        Stop when no :math:`\lambda` changes by more than this.
+        Stop when no :math:`\lambda` changes by more than this, or when no decision (after
+        ``snap`` and the 0.05 grid) changes.
     snap : float, default 0.15
         A :math:`\lambda` within ``snap`` of 0 or 1 is set to 0 or 1: near the ends a partial
         form gains little. The others are rounded to multiples of 0.05.
@@ -248,6 +249,8 @@ def _run_pilot(
         seed = pilot.start(prior)
     if seed is not None:
         lams = {noise: _lam(seed[noise] / prior[noise]) for noise in noises}
+    partial = {noise: p for _, noise, p in targets}
+    decided = {n: _decide(lams[n], partial[n], snap) for n in noises}
     choice.converged = False
     with np.errstate(all="ignore"):
         while choice.iterations < max_iter:
@@ -260,8 +263,10 @@ def _run_pilot(
                         pilot.shapes[noise], _lam(np.mean(info[noise]) / prior[noise])
                     )
             change = max(float(np.max(np.abs(new[n] - lams[n]), initial=0)) for n in noises)
-            lams = new
-            if change <= tol:
+            old, lams = decided, new
+            decided = {n: _decide(lams[n], partial[n], snap) for n in noises}
+            same = all(np.array_equal(decided[n], old[n]) for n in noises)
+            if change <= tol or same:  # settled, or moved below what the decisions resolve
                 choice.converged = True
                 break
     choice.gradient_calls, choice.hvp_calls = pilot.gradient_calls, pilot.hvp_calls
@@ -273,20 +278,23 @@ def _run_pilot(
             UserWarning,
             stacklevel=4,
         )
-    for name, noise, partial in targets:
+    for name, noise, can_partial in targets:
         exact = pilot.diagonal.get(noise, False)
-        raw = lams[noise] if exact else _lam(np.mean(info[noise]) / prior[noise])
-        if partial:
-            # rounded to a grid in between: the partial form then computes powers per level,
-            # not per element, and lam = r / (1 + r) to 0.025 changes the mixing by little
-            inner = np.round(raw / _GRID) * _GRID
-            chosen = np.where(raw < snap, 0.0, np.where(raw > 1 - snap, 1.0, inner))
-            chosen = float(np.mean(chosen)) if np.ptp(chosen) < 1e-6 else chosen
-        else:
-            chosen = 1.0 if float(np.mean(raw)) > 0.5 else 0.0
         choice.decisions[name] = CenteringDecision(
-            name, chosen, info[noise], prior[noise], partial, dists[name], exact
+            name, decided[noise], info[noise], prior[noise], can_partial, dists[name], exact
         )
+
+
+def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:
+    """The centering used from a raw ``lam = r / (1 + r)`` per element: snapped to 0 or 1 within
+    ``snap`` and rounded to the grid in between (the partial form then computes powers per level,
+    not per element, and lam to 0.025 changes the mixing by little); one value when all agree.
+    Forms without partial centering: 1 (centered) if the mean is above 1/2, else 0."""
+    if not partial:
+        return 1.0 if float(np.mean(lam)) > 0.5 else 0.0
+    inner = np.round(lam / _GRID) * _GRID
+    chosen = np.where(lam < snap, 0.0, np.where(lam > 1 - snap, 1.0, inner))
+    return float(np.mean(chosen)) if np.ptp(chosen) < 1e-6 else chosen
 
 
 def _fall_back(choice: CenteringChoice, targets, dists, reason: str) -> None:
