@@ -80,6 +80,15 @@ def test_fixed_point_is_damped_on_many_small_groups():
     assert choice.converged and choice.iterations < 10
 
 
+def test_stops_when_no_decision_changes():
+    """Recurrent blocks are decided on their mean information, estimated with random signs: the
+    estimate jitters between iterations, and a raw-lam tolerance kept the pilot iterating on
+    an all-auxiliary decision (3 iterations here, 5 on the T=10 DBN)."""
+    choice = choose_centering(dbn(steps=4, latent_dim=3))
+    assert all(d.lam == 0.0 for d in choice.decisions.values())
+    assert choice.converged and choice.iterations <= 2
+
+
 REFERENCE = {
     "eight_schools": eight_schools,
     "funnel": funnel,
