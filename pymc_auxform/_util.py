@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Variable
+
+# Python thunks, no rewrites: for the small constant graphs the rewrite evaluates while it builds
+# (shapes, parameter checks). PyTensor's default (Numba) linker costs 1-2 s on first use.
+_QUICK = Mode(linker="py", optimizer=None)
 
 
 def is_discrete(var: Variable) -> bool:
@@ -38,4 +43,9 @@ def is_one_lam(lam) -> bool:
     return bool(np.all(np.asarray(lam) == 1))
 
 
-__all__ = ["dist_name", "is_discrete", "is_one_lam", "is_zero_lam", "static_shape"]
+def eval_quick(var: Variable) -> np.ndarray:
+    """Evaluate a small graph of constants now, without compiling it (Python thunks)."""
+    return var.eval(mode=_QUICK)
+
+
+__all__ = ["dist_name", "eval_quick", "is_discrete", "is_one_lam", "is_zero_lam", "static_shape"]

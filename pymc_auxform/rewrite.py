@@ -28,7 +28,7 @@ from pytensor.graph.rewriting.utils import rewrite_graph
 
 from pymc_auxform._fgraph import ModelGraph, graph_from_model, model_from_graph, output_order
 from pymc_auxform._initvals import initvals_removed, restore_initvals
-from pymc_auxform._util import dist_name, is_discrete, is_one_lam, is_zero_lam
+from pymc_auxform._util import dist_name, eval_quick, is_discrete, is_one_lam, is_zero_lam
 from pymc_auxform.forms import AuxParts, FormNotApplicable, get_form
 from pymc_auxform.forms.checks import guard_noise, parameter_checks
 from pymc_auxform.reporting import AuxformInfo, AuxReport, Left, Rewritten, attach_report
@@ -245,7 +245,7 @@ def _check_lam_shape(name, lam, rv) -> None:
     if any(s is None for s in shape):
         try:
             found = rewrite_graph(pt.as_tensor(rv.shape), include=("ShapeOpt", "canonicalize"))
-            shape = tuple(int(s) for s in found.eval())
+            shape = tuple(int(s) for s in eval_quick(found))
         except Exception:  # shape only known at run time: PyTensor checks it then
             return
     try:

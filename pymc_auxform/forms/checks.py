@@ -28,14 +28,13 @@ import pytensor.tensor as pt
 from pymc.logprob.basic import _logprob_helper
 from pymc.logprob.utils import CheckParameterValue
 from pymc.model.fgraph import ModelVar
-from pytensor.compile.mode import Mode
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import ancestors, applys_between, graph_inputs, io_toposort
 from pytensor.scalar.basic import Switch as ScalarSwitch
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
 
-from pymc_auxform._util import is_discrete
+from pymc_auxform._util import eval_quick, is_discrete
 
 
 def _checks(rv, value) -> list[tuple[str, Variable]]:
@@ -60,8 +59,7 @@ def _is_true_constant(cond: Variable) -> bool:
     if not all(isinstance(v, Constant) for v in roots):
         return False
     try:
-        # Python thunks, no rewrites: PyTensor's default (Numba) linker costs ~1 s on first use
-        return bool(np.all(cond.eval(mode=Mode(linker="py", optimizer=None))))
+        return bool(np.all(eval_quick(cond)))
     except Exception:
         return False
 

@@ -32,7 +32,7 @@ from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.random.type import RandomType
 from pytensor.tensor.type_other import NoneTypeT
 
-from pymc_auxform._util import dist_name
+from pymc_auxform._util import dist_name, eval_quick
 from pymc_auxform.forms.base import (
     AuxParts,
     Form,
@@ -221,7 +221,7 @@ def _known_shape(shape) -> tuple[int, ...] | None:
     roots = [v for v in ancestors([shape]) if v.owner is None]
     if any(not isinstance(v, Constant | SharedVariable) for v in roots):
         return None
-    return tuple(int(d) for d in shape.eval())
+    return tuple(int(d) for d in eval_quick(shape))
 
 
 def _same_shape(noise, rv) -> bool:
