@@ -24,7 +24,7 @@ from pymc_auxform.forms.graph import (
     dist_params,
     is_constant_value,
     is_standard_normal,
-    lam_tensor,
+    scale_powers,
 )
 from pymc_auxform.forms.registry import (
     get_form,
@@ -189,6 +189,8 @@ class LocScaleForm(Form):
         z = \mu + \sigma^{1-\lambda} (\eta - \lambda\mu),
 
     which is the auxiliary form at :math:`\lambda = 0` and the centered form at :math:`\lambda = 1`.
+    A per-element :math:`\lambda` with few distinct values and a scalar :math:`\sigma` takes
+    the powers on the distinct values only (:func:`~pymc_auxform.forms.graph.scale_powers`).
     Subclasses implement :meth:`loc_scale` (split the parameters) and :meth:`noise` (build the
     family from a location, a scale and the remaining shape parameters).
 
@@ -240,11 +242,9 @@ class LocScaleForm(Form):
             # built once per family, parameters and size, then copied: pm.<Dist>.dist is slow
             eps = standard_noise(lambda: self.noise(0.0, 1.0, other, size), type(self), other, size)
             return AuxParts([Noise(eps)], lambda e: loc + scale * e)
-        lam = lam_tensor(lam, rv)
-        eta = self.noise(lam * loc, scale**lam, other, size)
-        return AuxParts(
-            [Noise(eta)], lambda e: loc + scale ** (1 - lam) * (e - lam * loc), detail="partial"
-        )
+        lam, up, down = scale_powers(scale, lam, rv)
+        eta = self.noise(lam * loc, up, other, size)
+        return AuxParts([Noise(eta)], lambda e: loc + down * (e - lam * loc), detail="partial")
 
 
 class ScaleForm(Form):
@@ -255,7 +255,8 @@ class ScaleForm(Form):
         z \sim F(\alpha, s) \iff z = s\,\epsilon,\quad \epsilon \sim F(\alpha, 1).
 
     Partial centering uses powers of the scale: :math:`\eta \sim F(\alpha, s^\lambda)`,
-    :math:`z = s^{1-\lambda}\,\eta`. Subclasses implement :meth:`shape_scale` and :meth:`noise`.
+    :math:`z = s^{1-\lambda}\,\eta` (on the distinct values of a per-element :math:`\lambda` only,
+    for a scalar :math:`s`). Subclasses implement :meth:`shape_scale` and :meth:`noise`.
 
     Examples
     --------
@@ -304,9 +305,9 @@ class ScaleForm(Form):
         if is_zero_lam(lam):
             eps = standard_noise(lambda: self.noise(1.0, other, size), type(self), other, size)
             return AuxParts([Noise(eps)], lambda e: scale * e)
-        lam = lam_tensor(lam, rv)
-        eta = self.noise(scale**lam, other, size)
-        return AuxParts([Noise(eta)], lambda e: scale ** (1 - lam) * e, detail="partial")
+        _, up, down = scale_powers(scale, lam, rv)
+        eta = self.noise(up, other, size)
+        return AuxParts([Noise(eta)], lambda e: down * e, detail="partial")
 
 
 __all__ = [

@@ -50,10 +50,10 @@ from pymc_auxform.forms.base import (
     batch_shape,
     dist_params,
     is_constant_value,
-    lam_tensor,
     register_form,
     register_named_form,
 )
+from pymc_auxform.forms.graph import scale_powers
 
 
 @dataclass(frozen=True)
@@ -224,11 +224,11 @@ class LogNormalForm(Form):
         if is_zero_lam(lam):
             eps = pm.Normal.dist(size=size)
             return AuxParts([Noise(eps)], lambda e: pt.exp(mu + sigma * e))
-        lam = lam_tensor(lam, rv)
-        eta = pm.Normal.dist(mu=lam * mu, sigma=sigma**lam, size=size)
+        lam, up, down = scale_powers(sigma, lam, rv)
+        eta = pm.Normal.dist(mu=lam * mu, sigma=up, size=size)
         return AuxParts(
             [Noise(eta)],
-            lambda e: pt.exp(mu + sigma ** (1 - lam) * (e - lam * mu)),
+            lambda e: pt.exp(mu + down * (e - lam * mu)),
             detail="partial",
         )
 

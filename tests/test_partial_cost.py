@@ -1,0 +1,157 @@
+"""Partial centering with a per-element lam: powers of a scalar scale on the levels of lam only.
+
+The gathered construction (:func:`pymc_auxform.forms.graph.scale_powers`) must give the same
+model as one ``pow`` per element: the change of variables holds, the log density equals the
+per-element construction's, prior draws match, ``lam`` 0 and 1 give powers exactly 1 and the scale,
+and no ``pow`` of the size of ``lam`` is left in the graph.
+"""
+
+from unittest import mock
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from pytensor.graph.traversal import ancestors
+from pytensor.scalar import Pow
+from pytensor.tensor.elemwise import Elemwise
+from pytensor.tensor.exceptions import NotScalarConstantError
+
+from pymc_auxform import auxify, report
+from pymc_auxform.forms.graph import lam_levels, scale_powers
+
+from . import oracles
+from .oracles import CHECKED, FAST
+
+N = 12
+LEVELS = np.array([0.0, 0.25, 0.25, 1.0, 0.5, 0.0, 1.0, 0.5, 0.25, 0.0, 1.0, 0.5])
+CONTINUOUS = np.r_[0.0, 1.0, np.linspace(0.03, 0.97, N - 2)]  # a user's lam, all distinct
+
+
+def model(family: str, *, vector_scale: bool = False) -> pm.Model:
+    """A latent scale ``s`` (scalar, or one per element) and ``x`` of ``family`` with scale ``s``."""
+    with pm.Model() as m:
+        s = pm.HalfNormal("s", 1.0, shape=N if vector_scale else ())
+        loc = pm.Normal("loc", 0.0, 1.0)
+        if family == "normal":
+            x = pm.Normal("x", loc, s, shape=N)
+        elif family == "studentt":
+            x = pm.StudentT("x", nu=4.0, mu=loc, sigma=s, shape=N)
+        elif family == "logistic":
+            x = pm.Logistic("x", loc, s, shape=N)
+        elif family == "lognormal":
+            x = pm.LogNormal("x", loc, s, shape=N)
+        elif family == "halfnormal":
+            x = pm.HalfNormal("x", s, shape=N)
+        elif family == "exponential":
+            x = pm.Exponential("x", scale=s, shape=N)
+        elif family == "gamma":
+            x = pm.Gamma("x", alpha=2.0, beta=1.0 / s, shape=N)
+        pm.Normal("y", x, 1.0, observed=np.linspace(0.1, 2.0, N))
+    return m
+
+
+FAMILIES = ["normal", "studentt", "logistic", "lognormal", "halfnormal", "exponential", "gamma"]
+
+
+def per_element_pow(m: pm.Model, lam) -> pm.Model:
+    """``auxify`` with one ``pow`` per element (the construction without levels)."""
+    with mock.patch("pymc_auxform.forms.graph.lam_levels", return_value=None):
+        return auxify(m, var_names=["x"], centering={"x": lam})
+
+
+def _constant_exponent(node) -> bool:
+    try:
+        pt.get_underlying_scalar_constant_value(node.inputs[1])
+    except NotScalarConstantError:
+        return False
+    return True
+
+
+def pow_sizes(m: pm.Model) -> list[int]:
+    """Output sizes of the powers by a non-constant exponent (``s**lam``; not the logp's ``**2``)
+    in the graph of the log density and its gradient."""
+    logp = m.logp()
+    outputs = [logp, *pytensor.grad(logp, m.value_vars)]
+    sizes = []
+    for var in ancestors(outputs):
+        node = var.owner
+        if node and isinstance(node.op, Elemwise) and isinstance(node.op.scalar_op, Pow):
+            if _constant_exponent(node):
+                continue
+            shape = node.outputs[0].type.shape
+            sizes.append(int(np.prod(shape)) if None not in shape else -1)
+    return sizes
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("vector_scale", [False, True], ids=["scalar-scale", "vector-scale"])
+@pytest.mark.parametrize("lam", [LEVELS, CONTINUOUS], ids=["levels", "continuous"])
+def test_change_of_variables_and_same_logp_as_pow_per_element(family, vector_scale, lam):
+    m = model(family, vector_scale=vector_scale)
+    aux = auxify(m, var_names=["x"], centering={"x": lam})
+    assert {r.name: r.form for r in report(aux).rewritten}["x"] == "partial"
+    assert oracles.assert_change_of_variables(m, aux, n_points=4) > 0
+    oracles.assert_same_logp(aux, per_element_pow(m, lam), n_points=3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["normal", "logistic", "halfnormal", "gamma"])
+def test_no_pow_per_element_with_a_scalar_scale(family):
+    sizes = pow_sizes(auxify(model(family), var_names=["x"], centering={"x": LEVELS}))
+    levels = np.unique(LEVELS).size
+    assert sizes and all(0 <= n <= levels for n in sizes), sizes
+    # the construction without levels has them: the test would see them
+    assert N in pow_sizes(per_element_pow(model(family), LEVELS))
+
+
+def test_levels_only_when_they_are_few():
+    assert lam_levels(0.5) is None
+    assert lam_levels(CONTINUOUS) is None
+    levels, index = lam_levels(LEVELS)
+    np.testing.assert_array_equal(levels, [0.0, 0.25, 0.5, 1.0])
+    np.testing.assert_array_equal(levels[index], LEVELS)
+
+
+def test_lam_zero_and_one_give_powers_one_and_the_scale_exactly():
+    tau = pt.scalar("tau")
+    rv = pm.Normal.dist(0.0, tau, size=N)
+    lam, up, down = scale_powers(tau, LEVELS, rv)
+    up, down = (v.eval({tau: 3.7}, mode=FAST) for v in (up, down))
+    lam = lam.eval(mode=FAST)
+    np.testing.assert_array_equal(lam, LEVELS)
+    assert np.all(up[LEVELS == 0] == 1.0) and np.all(up[LEVELS == 1] == 3.7)
+    assert np.all(down[LEVELS == 0] == 3.7) and np.all(down[LEVELS == 1] == 1.0)
+    np.testing.assert_array_equal(up, 3.7**LEVELS)
+    np.testing.assert_array_equal(down, 3.7 ** (1 - LEVELS))
+
+
+def test_scale_with_broadcastable_dims_takes_levels():
+    tau = pt.tensor("tau", shape=(1, 1))
+    rv = pm.Normal.dist(0.0, tau, size=(2, N))
+    _, up, down = scale_powers(tau, LEVELS, rv)
+    assert up.type.shape == down.type.shape == (N,)
+    np.testing.assert_array_equal(up.eval({tau: [[2.0]]}, mode=FAST), 2.0**LEVELS)
+
+
+@pytest.mark.parametrize("family", ["normal", "studentt", "halfnormal", "gamma"])
+def test_prior_matches_with_a_scalar_scale(family):
+    m = model(family)
+    aux = auxify(m, var_names=["x"], centering={"x": LEVELS})
+    oracles.assert_same_prior(aux, m, ["x"], draws=1000)
+
+
+def test_set_data_with_levels_says_what_to_do():
+    lam = np.array([0.0, 0.5, 0.5, 1.0, 1.0, 0.0])
+    with pm.Model(coords={"g": range(6)}) as m:
+        x = pm.Data("x", np.ones(6), dims="g")
+        tau = pm.HalfNormal("tau")
+        z = pm.Normal("z", 0.5, tau, dims="g")
+        pm.Normal("y", z, 1.0, observed=x, dims="g")
+    aux = auxify(m, centering={"z": lam})
+    assert np.isfinite(aux.compile_logp(mode=CHECKED)(aux.initial_point()))
+    with aux:
+        pm.set_data({"x": np.ones(4)}, coords={"g": range(4)})
+    with pytest.raises(Exception, match=r"'z'.*centering"):
+        aux.compile_logp(mode=CHECKED)(aux.initial_point())
