@@ -12,20 +12,24 @@
    numbers are rough. The DBN at T=1,000 runs NUTS at its tree-depth cap (1,023 gradient steps per
    draw, each a 1,000-step scan), hence its few draws; ``steps / draw`` and ``s / draw`` in the
    table show it.
-3. Many chains: 16 chains vectorized with numpyro (``chain_method="vectorized"``) on the
-   auxified DBN (T=20) and the auxified 10,000-group model, against 16 nutpie chains (fewer
-   draws on the 10,000-group model: ``MANY``).
+3. Many chains: chains vectorized with numpyro (``nuts={"chain_method": "vectorized"}``) on the
+   auxified DBN (T=20, 16 chains) and the auxified 10,000-group model (4 and 16 chains), against
+   as many nutpie chains with the same tuning and draws (``MANY``).
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [--quick] [--skip chain]`` (about 30 minutes
-on a shared 2-core machine, 10 without the chain section; ``--quick`` is a smoke test); writes
+on a shared 2-core machine, 10 without the chain section, plus the many-chain rows of the
+10,000-group model, far longer on CPU JAX: 27 min for 4 vectorized numpyro chains, 16 not finished
+in 9; ``--quick`` is a smoke test); writes
 ``benchmarks/results/scale.md`` and ``scale.json``. Skipped sections keep the rows (and date) of
-the last results file.
+the last results file; ``--chain-models NAME`` runs only that model's many-chain rows and keeps
+the others' (each row carries its date).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import multiprocessing as mp
 import platform
@@ -44,11 +48,13 @@ SETTINGS = {  # sampling settings per model: few draws, the point is the cost at
     # NUTS runs at its depth cap here (1,023 gradient steps per draw, ~1-3 ms each): ~1-3 s a draw
     "DBN scan (T=1,000)": {"chains": 2, "tune": 40, "draws": 40},
 }
-MANY = {  # many chains: tune = draws per chain
-    "DBN loop (T=20)": 100,
-    # 16 vectorized chains wait for the deepest tree of any chain at every draw; 100 + 100 did not
-    # finish in 300 s with numpyro, 25 + 25 not in 500 s (loaded machine): few draws, per-draw cost
-    "varying intercepts (10,000 groups)": 15,
+MANY = {  # many chains: chain counts, tune and draws per chain (numpyro and nutpie alike)
+    "DBN loop (T=20)": {"chains": (16,), "tune": 100, "draws": 100},
+    # Vectorized chains wait for the deepest tree of any chain at every step, and one vmapped
+    # gradient of 16 chains costs ~55 ms on CPU JAX here (4 chains: ~5 ms, 1 chain: ~3 ms). With
+    # 15 tuning draws the step size stays tiny and every tree hits depth 10 (1,023 gradients, ~56 s
+    # a draw at 16 chains): 15 + 15 did not finish in 420 s. Enough tuning, few kept draws.
+    "varying intercepts (10,000 groups)": {"chains": (4, 16), "tune": 150, "draws": 50},
 }
 QUICK = {
     "varying intercepts (10,000 groups)": {"chains": 2, "tune": 30, "draws": 30},
@@ -149,7 +155,7 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
 
     start = time.perf_counter()
     original = build(name)
-    row = {"model": name, "version": version, "sampler": sampler, "chains": settings["chains"]}
+    row = {"model": name, "version": version, "sampler": sampler, **settings}
     row["build s"] = time.perf_counter() - start
     names = [rv.name for rv in original.free_RVs]
     model, row["auxify s"], row["choose s"] = original, 0.0, 0.0
@@ -176,7 +182,7 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     row["peak MB before sampling"] = _peak_mb()
     kwargs = {}
     if sampler in ("numpyro", "blackjax"):
-        kwargs["nuts_sampler_kwargs"] = {"chain_method": "vectorized"}
+        kwargs["nuts"] = {"chain_method": "vectorized"}  # PyMC 6.4: nuts={...}
     start = time.perf_counter()
     with model:
         idata = pm.sample(
@@ -204,6 +210,9 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
             "peak MB": _peak_mb(),
         }
     )
+    stats = idata["sample_stats"].to_dataset()
+    if "n_steps" in stats:  # vectorized chains pay the deepest tree of all chains at each draw
+        row["max steps / draw"] = float(stats["n_steps"].max("chain").mean())
     return row
 
 
@@ -249,16 +258,17 @@ def bench_big(settings: dict, versions, on_row=lambda rows: None) -> list[dict]:
     return rows
 
 
-def bench_chains(chains: int, draws: dict, on_row=lambda rows: None) -> list[dict]:
+def bench_chains(many: dict, on_row=lambda rows: None) -> list[dict]:
     rows = []
-    for name in ("DBN loop (T=20)", "varying intercepts (10,000 groups)"):
-        for sampler in ("numpyro", "nutpie"):
-            s = {"chains": chains, "tune": draws[name], "draws": draws[name]}
+    for name, m in many.items():
+        for chains, sampler in itertools.product(m["chains"], ("numpyro", "nutpie")):
+            s = {"chains": chains, "tune": m["tune"], "draws": m["draws"]}
             print(f"  {name} / {sampler} x {chains} chains", flush=True)
             try:
                 rows.append(in_process(name, "auxify", sampler, s))
             except Exception as err:
                 rows.append({"model": name, "sampler": sampler, "error": repr(err)[:300]})
+            rows[-1]["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             print(f"    {rows[-1]}", flush=True)
             on_row(rows)
     return rows
@@ -302,7 +312,8 @@ def to_markdown(res: dict) -> str:
         table(
             res["roundtrip"], {"free variables": "d", "PyMC round trip s": ".2f", "ours s": ".3f"}
         ),
-        "## Big models (nutpie; each version in its own process)",
+        "## Big models (nutpie; each version in its own process)"
+        + (f" (run of {res['big date']})" if res.get("big date", s["date"]) != s["date"] else ""),
         "`choose / pm.sample`: the automatic choice's time over the wall time of the whole "
         "`pm.sample` call (compile + tune + draws). `steps / draw`: gradient evaluations per "
         "kept draw (1,023 = NUTS at its tree-depth cap of 10). `s / draw`: sampling seconds per "
@@ -335,8 +346,17 @@ def to_markdown(res: dict) -> str:
             or "none"
         )
         + " (1 = centered, 0 = auxiliary).",
-        "## Many chains: numpyro vectorized vs nutpie (auxified models)",
-        "numpyro's sampling time includes its JIT compilation (PyMC times them together).",
+        "## Many chains: numpyro vectorized vs nutpie (auxified models)"
+        + (
+            f" (run of {res['chains date']})"
+            if res.get("chains date", s["date"]) != s["date"]
+            else ""
+        ),
+        "numpyro's sampling time includes its JIT compilation (PyMC times them together). "
+        "`steps / draw`: gradient evaluations per kept draw and chain; `max steps / draw`: the "
+        "deepest tree over the chains, averaged over the kept draws (what a vectorized numpyro "
+        "step costs, every chain waiting for it; nutpie's chains do not wait for each other). "
+        "`s / draw`: sampling seconds per draw, tuning included.",
         table(
             [r for r in res["chains"] if "error" not in r],
             {
@@ -345,10 +365,14 @@ def to_markdown(res: dict) -> str:
                 "chains": "d",
                 "compile s": ".0f",
                 "sampling s": ".0f",
+                "tune": "d",
+                "draws": "d",
                 "steps / draw": ".0f",
+                "max steps / draw": ".0f",
                 "s / draw": ".3f",
                 "min ESS bulk": ".0f",
-                "ESS/s": ".1f",
+                "ESS/s": ".2f",
+                "date": "",
             },
         ),
     ]
@@ -358,16 +382,39 @@ def to_markdown(res: dict) -> str:
 
 
 def _previous(skipped) -> dict:
-    """Sections skipped in this run keep their rows from the last results file."""
+    """Sections skipped in this run keep their rows (and their date) from the last results file."""
     path = RESULTS / "scale.json"
     if not skipped or not path.exists():
         return {}
     previous = json.loads(path.read_text())
     sections = {"chain": ("chain", "roundtrip"), "big": ("big",), "chains": ("chains",)}
     kept = {key: previous.get(key, []) for skip in skipped for key in sections[skip]}
-    if "chain" in skipped:
-        kept["chain date"] = previous.get("chain date", previous["settings"]["date"])
+    for skip in skipped:
+        kept[f"{skip} date"] = previous.get(f"{skip} date", previous["settings"]["date"])
     return kept
+
+
+def _merged(res: dict, skipped, chain_models) -> dict:
+    """This run's results over the last file's: skipped sections and the many-chain rows of the
+    models not run this time (``--chain-models``) are the last file's."""
+    skipped = list(skipped)
+    if chain_models is not None and "chains" not in skipped:
+        skipped.append("chains")
+    out = {**res, **_previous(skipped)}
+    if chain_models is not None and out.get("chains date"):
+        date = out.pop("chains date")  # each row says which run it is from
+        kept = [  # rows of the last run: its date, and its tune = draws = MANY's (unchanged)
+            {
+                "date": date,
+                "tune": MANY[r["model"]]["tune"],
+                "draws": MANY[r["model"]]["draws"],
+                **r,
+            }
+            for r in out["chains"]
+            if r.get("model") not in chain_models
+        ]
+        out["chains"] = kept + res["chains"]
+    return out
 
 
 def main(argv=None) -> dict:
@@ -382,14 +429,18 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--chain-sizes", nargs="*", type=int, default=(1000, 3000, 10000), help="chain lengths"
     )
+    parser.add_argument(
+        "--chain-models",
+        nargs="*",
+        default=None,
+        choices=tuple(MANY),
+        help="run only these models' many-chain rows (the others keep the last file's rows)",
+    )
     args = parser.parse_args(argv)
     TIMEOUT = args.timeout
     _setup()
     sampling = QUICK if args.quick else SETTINGS
-    many = {
-        "chains": 4 if args.quick else 16,
-        "draws": dict.fromkeys(MANY, 20) if args.quick else MANY,
-    }
+    many = {k: {"chains": (4,), "tune": 20, "draws": 20} for k in MANY} if args.quick else MANY
     res = {
         "settings": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -415,7 +466,7 @@ def main(argv=None) -> dict:
                 res[key] = rows
             res["settings"]["total seconds"] = time.perf_counter() - start
             if not args.quick:  # a smoke test writes nothing; a long run saves every row
-                _write({**res, **_previous(args.skip)})  # read now: runs may overlap
+                _write(_merged(res, args.skip, args.chain_models))  # read now: runs may overlap
 
         return on_row
 
@@ -424,9 +475,10 @@ def main(argv=None) -> dict:
         bench_big(sampling, args.versions, on_row=save("big"))
     print("3. many chains", flush=True)
     if "chains" not in args.skip:
-        bench_chains(**many, on_row=save("chains"))
+        run = many if args.chain_models is None else {k: many[k] for k in args.chain_models}
+        bench_chains(run, on_row=save("chains"))
     save()(None)
-    print(to_markdown({**res, **_previous(args.skip)}))
+    print(to_markdown(_merged(res, args.skip, args.chain_models)))
     return res
 
 

@@ -20,7 +20,8 @@ class CenteringDecision:
         variables whose form supports partial centering.
     likelihood_info : ndarray
         Per element, the information the rest of the model (data, and latents left as they were)
-        gives about the noise at the pilot point.
+        gives about the noise at the pilot point (where ``exact`` is False: the block's estimated
+        mean, the same for every element).
     prior_info : float
         The Fisher information of the standard noise (1 for a standard Normal).
     partial : bool

@@ -27,8 +27,8 @@ def _pilot(model, names):
     return Pilot(aux, model, targets, np.random.default_rng(0), "FAST_COMPILE")
 
 
-def _exact_information(pilot):
-    """Today's exact diagonal: one product with a unit vector per element (the oracle)."""
+def _exact_diagonal(pilot):
+    """Minus the likelihood Hessian's diagonal: one product with a unit vector per element."""
     info = {}
     for noise in pilot.noises:
         k = pilot.where[noise]
@@ -37,8 +37,13 @@ def _exact_information(pilot):
             e = np.zeros_like(pilot.x)
             e[j] = 1.0
             column.append(-pilot._hvp(pilot.x, e)[j])
-        info[noise] = np.clip(np.reshape(column, pilot.shapes[noise]), 0.0, None)
+        info[noise] = np.reshape(column, pilot.shapes[noise])
     return info
+
+
+def _exact_information(pilot):
+    """Today's exact diagonal, clipped at 0 per element (the oracle)."""
+    return {noise: np.clip(d, 0.0, None) for noise, d in _exact_diagonal(pilot).items()}
 
 
 def test_hvp_information_is_exact_on_diagonal_blocks():
@@ -59,6 +64,18 @@ def test_coupled_blocks_are_detected_and_estimated():
         assert (
             abs(np.mean(info[noise]) - np.mean(exact[noise])) < 0.5 * np.mean(exact[noise]) + 0.05
         )
+
+
+def test_estimated_block_mean_is_not_biased_up_by_clipping():
+    """On a chain, one probe's off-diagonal noise per element is larger than the diagonal. Clipped
+    at 0 per element before the block mean, the estimate came out 4x the exact mean here, and on
+    the DBN at T=200 mean r 3.0 for 0.36 (the centered form picked, not the auxiliary)."""
+    pilot = _pilot(dbn(steps=20, form="scan"), ["z"])
+    exact = np.mean(_exact_diagonal(pilot)["z_eps"])
+    estimates = [pilot.information()["z_eps"] for _ in range(20)]
+    assert not pilot.diagonal["z_eps"]
+    assert abs(np.mean(estimates) - exact) < 0.5 * exact, (np.mean(estimates), exact)
+    assert all(np.ptp(e) == 0 for e in estimates)  # one number per block: its mean
 
 
 def test_cost_does_not_grow_with_the_number_of_elements():
