@@ -151,6 +151,7 @@ class Pilot(ProfileSearch):
     def _correct(self, info, prior) -> None:
         """Set the Laplace correction's ``c = r / D**2`` from the information at the current point
         (damped: geometric mean with the last value, where there is one)."""
+        self.gradient_calls += 1  # the slopes D at the current point
         for noise, d in zip(self.noises, self._objective(self.x)[2:], strict=True):
             c = info[noise] / prior[noise] / np.maximum(np.asarray(d, dtype=float) ** 2, 1e-300)
             c = np.broadcast_to(c, self.shapes[noise])

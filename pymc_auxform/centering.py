@@ -51,8 +51,9 @@ avoids the intermediate :math:`\lambda` on root variables that hurt on eight sch
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
 :math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
 (the partial form then computes a power per level, not per element); the others (icdf,
-multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else 0. Variables with several noise
-variables, or whose noise has latent parameters, are left at 0 (auxiliary). If the pilot fails
+multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else
+0. Variables with several noise variables, or whose noise has latent parameters, are left at 0
+(auxiliary). If the pilot fails
 (non-finite density or information), a warning says so and every variable is kept as written.
 
 **Should "auto" be auxify's default?** Not yet, measured (``benchmarks/results/centering.md``
@@ -256,12 +257,8 @@ def _run_pilot(
         while choice.iterations < max_iter:
             choice.iterations += 1
             info = pilot.move(prior)
+            # (an estimated block's information is already its mean, the same for every element)
             new = {noise: _lam(info[noise] / prior[noise]) for noise in noises}
-            for noise in noises:  # estimated blocks are decided (and converge) on their mean
-                if not pilot.diagonal.get(noise, False):
-                    new[noise] = np.full(
-                        pilot.shapes[noise], _lam(np.mean(info[noise]) / prior[noise])
-                    )
             change = max(float(np.max(np.abs(new[n] - lams[n]), initial=0)) for n in noises)
             old, lams = decided, new
             decided = {n: _decide(lams[n], partial[n], snap) for n in noises}
