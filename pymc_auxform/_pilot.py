@@ -32,16 +32,19 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 
-from pymc.pytensorf import join_nonshared_inputs
 from pytensor.gradient import DisconnectedType, grad
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.rewriting.basic import MergeOptimizer, in2out
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.random.basic import NormalRV
+from pytensor.tensor.rewriting.basic import constant_folding
 from scipy.optimize import minimize
 
 from pymc_auxform._profile import ProfileSearch
 from pymc_auxform.forms.base import is_constant_value
 from pymc_auxform.forms.checks import strip_guard
+from pymc_auxform.reporting import AuxformInfo
 
 
 class PilotFailed(RuntimeError):
@@ -82,24 +85,22 @@ class Pilot(ProfileSearch):
             if d is not None:
                 correction = correction + 0.5 * pt.sum(pt.log1p(self.c[noise] * d**2))
             slopes.append(pt.ones_like(noise_values[noise]) if d is None else d)
-        # one logp graph, split into the noises' own priors and the rest (building it is a third
-        # of the pilot's setup on small models)
-        noise_rvs = {aux[noise] for noise in self.noises}
-        variables = aux.free_RVs + aux.observed_RVs + aux.potentials
-        terms = aux.logp(vars=variables, sum=False)
-        own = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v in noise_rvs]
-        rest = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v not in noise_rvs]
-        likelihood = pt.add(*rest) if rest else pt.constant(0.0)
-        total = pt.add(likelihood, *own)
-        outs, joined = join_nonshared_inputs(
-            point, [total - correction, likelihood, *slopes], values
+        likelihood, own = _split_logp(aux, {aux[noise] for noise in self.noises})
+        joined = pt.vector("joined_inputs")
+        likelihood, rest, *slopes = _joined_and_simplified(
+            [likelihood, own - correction, *slopes], values, point, joined
         )
-        obj, likelihood, *slopes = outs
-        probe = pt.vector("probe")
+        # the likelihood's gradient is built once and shared by the objective and the product
+        likelihood_grad = _grad(likelihood, joined)
+        obj = likelihood + rest
         self._objective = pytensor.function(
-            [joined], [-obj, -grad(obj, joined), *slopes], mode=mode, on_unused_input="ignore"
+            [joined],
+            [-obj, -(likelihood_grad + _grad(rest, joined)), *slopes],
+            mode=mode,
+            on_unused_input="ignore",
         )
-        hvp = _grad(pt.sum(_grad(likelihood, joined) * probe), joined)
+        probe = pt.vector("probe")
+        hvp = _grad(pt.sum(likelihood_grad * probe), joined)
         self._hvp = pytensor.function([joined, probe], hvp, mode=mode, on_unused_input="ignore")
         self.x = np.concatenate([point[v.name].ravel() for v in values]).astype(float)
         # Loose tolerances: lam = r/(1+r) needs r to a few per cent, not the mode to 1e-9.
@@ -246,6 +247,51 @@ def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> flo
     n = max(2, -(-n_draws // size))
     draws = pm.draw(rv, draws=n, random_seed=rng, mode=mode)
     return float(-np.mean([np.mean(fn(d)) for d in draws]))
+
+
+def _split_logp(aux: pm.Model, noise_rvs: set) -> tuple:
+    """One logp graph of ``aux``, summed into the likelihood (every term but the noises' own
+    priors) and the noises' own priors (building it is a third of the pilot's setup on small
+    models)."""
+    variables = aux.free_RVs + aux.observed_RVs + aux.potentials
+    terms = aux.logp(vars=variables, sum=False)
+    own = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v in noise_rvs]
+    rest = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v not in noise_rvs]
+    return (
+        pt.add(*rest) if rest else pt.constant(0.0),
+        pt.add(*own) if own else pt.constant(0.0),
+    )
+
+
+def _joined_and_simplified(outputs: list, values: list, point: dict, joined) -> list:
+    """``outputs`` as functions of the vector ``joined`` (``values`` raveled and concatenated),
+    with the report's identity nodes dropped, duplicate subgraphs merged and constant subgraphs
+    folded.
+
+    Rewritten in place: ``outputs`` must be a graph of its own, as the model's ``logp`` builds
+    (a copy of the model's graph). In place, not by ``join_nonshared_inputs``: that copies each
+    output separately, a copy of the whole chain per output, and the copy was the costliest step.
+    Before differentiating: each observation's log density carries its own copy of the chain
+    above it (folded differently, so merging alone left most of them): 1,974 nodes for 466 after
+    this on the T=10 DBN, and the gradients, their compilation and every evaluation paid for the
+    copies.
+    """
+    fgraph = FunctionGraph(outputs=outputs, clone=False)
+    replacements = [
+        (n.outputs[0], n.inputs[0]) for n in fgraph.apply_nodes if isinstance(n.op, AuxformInfo)
+    ]
+    start = 0
+    for value in values:
+        shape = point[value.name].shape
+        piece = joined[start : start + int(np.prod(shape))].reshape(shape).astype(value.dtype)
+        start += int(np.prod(shape))
+        if value in fgraph.variables:
+            replacements.append((value, value.type.filter_variable(piece)))
+    fgraph.replace_all(replacements, import_missing=True)
+    MergeOptimizer().rewrite(fgraph)
+    in2out(constant_folding, ignore_newtrees=True).rewrite(fgraph)
+    MergeOptimizer().rewrite(fgraph)
+    return list(fgraph.outputs)
 
 
 def _half(n: int, rng) -> np.ndarray:
