@@ -80,8 +80,9 @@ class Pilot(ProfileSearch):
         self.where = {noise: where[v.name] for noise, v in noise_values.items()}
         self.noises = [noise for _, noise, _ in targets]
         correction, slopes = pt.constant(0.0), []
-        for name, noise, partial in targets:
-            d = _slope(aux, model, name, noise_values[noise]) if partial else None
+        partial = _slopes(aux, model, [(n, noise_values[e]) for n, e, p in targets if p])
+        for name, noise, _ in targets:
+            d = partial.get(name)
             if d is not None:
                 correction = correction + 0.5 * pt.sum(pt.log1p(self.c[noise] * d**2))
             slopes.append(pt.ones_like(noise_values[noise]) if d is None else d)
@@ -113,6 +114,7 @@ class Pilot(ProfileSearch):
         self.gradient_calls = 0
         self.hvp_calls = 0
         self._steps: dict[str, np.ndarray] = {}
+        self._last_slopes: tuple[np.ndarray, list] = (np.full_like(self.x, np.nan), [])
 
     def start(self, prior: dict[str, float]) -> dict[str, np.ndarray] | None:
         """At the initial point: which blocks are diagonal (two probes each), and a first
@@ -152,8 +154,7 @@ class Pilot(ProfileSearch):
     def _correct(self, info, prior) -> None:
         """Set the Laplace correction's ``c = r / D**2`` from the information at the current point
         (damped: geometric mean with the last value, where there is one)."""
-        self.gradient_calls += 1  # the slopes D at the current point
-        for noise, d in zip(self.noises, self._objective(self.x)[2:], strict=True):
+        for noise, d in zip(self.noises, self._slopes_here(), strict=True):
             c = info[noise] / prior[noise] / np.maximum(np.asarray(d, dtype=float) ** 2, 1e-300)
             c = np.broadcast_to(c, self.shapes[noise])
             old = self.c[noise].get_value()
@@ -212,8 +213,18 @@ class Pilot(ProfileSearch):
 
     def _value_and_grad(self, x):
         self.gradient_calls += 1
-        value, gradient, *_ = self._objective(x)
+        value, gradient, *slopes = self._objective(x)
+        self._last_slopes = (np.array(x, copy=True), [np.array(d, copy=True) for d in slopes])
         return value, gradient
+
+    def _slopes_here(self) -> list[np.ndarray]:
+        """The slopes D at the current point: those of the last evaluation when it was there
+        (the searches end where they last evaluated; the slopes do not depend on ``c``)."""
+        x, slopes = self._last_slopes
+        if not np.array_equal(x, self.x):
+            self.gradient_calls += 1
+            slopes = self._objective(self.x)[2:]
+        return slopes
 
 
 def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> float:
@@ -307,13 +318,22 @@ def _grad(cost, wrt):
     return pt.zeros_like(wrt) if isinstance(g.type, DisconnectedType) else g
 
 
-def _slope(aux, model, name, noise_value):
-    """Elementwise dT(z)/du of the forward map (T: z's value transform, u: noise value)."""
-    z = aux[name]
-    transform = model.rvs_to_transforms.get(model[name])
-    tz = z if transform is None else transform.forward(z)
-    (tz,) = aux.replace_rvs_by_values([tz])
-    return grad(pt.sum(tz), noise_value, disconnected_inputs="ignore")
+def _slopes(aux, model, targets: list) -> dict:
+    """Elementwise dT(z)/du of the forward map of each ``(name, noise value)`` in ``targets``
+    (T: z's value transform, u: its noise value), from one copy of the graph with the variables
+    replaced by their values (one per variable copied the chain above it each time)."""
+    if not targets:
+        return {}
+    forward = []
+    for name, _ in targets:
+        z = aux[name]
+        transform = model.rvs_to_transforms.get(model[name])
+        forward.append(z if transform is None else transform.forward(z))
+    forward = aux.replace_rvs_by_values(forward)
+    return {
+        name: grad(pt.sum(tz), noise_value, disconnected_inputs="ignore")
+        for (name, noise_value), tz in zip(targets, forward, strict=True)
+    }
 
 
 __all__ = ["Pilot", "PilotFailed", "noise_information"]
