@@ -1,0 +1,53 @@
+"""The pilot's compiled graphs: one copy of the model's chain, whatever the number of
+observations below it (each observation's log density carried its own copy: 81 ``tanh`` for the 9
+transitions of the T=10 DBN, and the cost of the choice grew with the square of the steps)."""
+
+import numpy as np
+
+from pytensor.graph.traversal import applys_between
+
+from pymc_auxform._pilot import Pilot
+from pymc_auxform.centering import _pilot_mode
+from pymc_auxform.reference_models import dbn
+from pymc_auxform.reporting import AuxformInfo
+from pymc_auxform.rewrite import rewrite_model
+
+
+def _pilot(model):
+    aux, rep = rewrite_model(model)
+    targets = [(r.name, r.noise[0], True) for r in rep.rewritten]
+    return Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode(model))
+
+
+def _count(function, name):
+    return sum(name in str(node.op) for node in function.maker.fgraph.apply_nodes)
+
+
+def test_each_transition_is_computed_once():
+    pilot = _pilot(dbn(steps=10))
+    assert _count(pilot._objective, "Tanh") == 9  # z_1 ... z_9, once each
+    assert _count(pilot._hvp, "Tanh") == 9
+
+
+def test_compiled_graphs_grow_linearly_with_the_steps():
+    sizes = {}
+    for steps in (5, 20):
+        pilot = _pilot(dbn(steps=steps))
+        sizes[steps] = len(pilot._objective.maker.fgraph.apply_nodes)
+        assert not any(
+            isinstance(node.op, AuxformInfo)
+            for f in (pilot._objective, pilot._hvp)
+            for node in f.maker.fgraph.apply_nodes
+        )
+    assert sizes[20] <= 4.5 * sizes[5], sizes  # 4x the steps; the square would be 16x
+
+
+def test_model_graph_is_left_as_built():
+    """The pilot rewrites its copy of the log density in place, never the model's graph."""
+    model = dbn(steps=4)
+    aux, rep = rewrite_model(model)
+    before = {node: list(node.inputs) for node in applys_between([], aux.deterministics)}
+    targets = [(r.name, r.noise[0], True) for r in rep.rewritten]
+    Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode(model))
+    after = {node: list(node.inputs) for node in applys_between([], aux.deterministics)}
+    assert after == before
