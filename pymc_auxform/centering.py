@@ -196,8 +196,8 @@ def choose_centering(
     # Creation tracebacks of graph nodes cost more than the gradients themselves here; BLAS
     # threads cost more than they save on the pilot's small products (L-BFGS's own updates took
     # 3 ms each with two threads on a busy two-core machine, 15 us with one); the garbage
-    # collector's passes over the whole heap, set off by the many graph nodes built, were a fifth
-    # of the choice on the T=10 DBN (see _collector_paused).
+    # collector's passes over the whole heap, set off by the many graph nodes built, were about a
+    # tenth of the choice on the T=10 DBN (see _collector_paused).
     with (
         pytensor.config.change_flags(traceback__limit=0),
         threadpool_limits(1, "blas"),
@@ -225,8 +225,9 @@ _GRID = 0.05  # intermediate lam are multiples of this
 def _collector_paused():
     """No garbage-collector passes while the block runs (re-enabled after, if it was). Each graph
     node built survives a while, so the passes the building sets off reach the oldest generation,
-    the whole heap (PyMC, PyTensor, the user's objects): 0.2 of 1.0 s on the T=10 DBN. The cyclic
-    garbage of the block (about 10 MB there) waits for the next pass after it."""
+    the whole heap (PyMC, PyTensor, the user's objects): about 0.1 of 1.0 s on the T=10 DBN,
+    counting the pass after the block. The block's cyclic garbage (about 10 MB there) waits for
+    that pass."""
     enabled = gc.isenabled()
     gc.disable()
     try:
