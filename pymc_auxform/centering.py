@@ -56,17 +56,18 @@ multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is 
 (auxiliary). If the pilot fails
 (non-finite density or information), a warning says so and every variable is kept as written.
 
-**Should "auto" be auxify's default?** Not yet, measured (``benchmarks/results/centering.md``
-and ``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed
-and two held-out models; nutpie, 2 x 500 draws). Per gradient it is 1.62x the better fixed form
-on geometric mean over six seeds (1.3-2.7x on the data-rich regressions, 7.9x on the mixed model,
-0.86x at worst). The choice costs 0.1-3.1 s, but with its compiled code cached a whole
-``pm.sample`` call with nutpie takes 1-8 s there, mostly compiling: the choice is 0.06-0.39 of
-it (target 0.10), so counting it "auto" is 1.06x the better fixed form in ESS/s on geometric
-mean and 0.53x at worst. Against the model as written it is 2.3x on geometric mean and 0.53x at
-worst, where the pure rewrite is 0.19x at worst. ``auxify(model)`` therefore stays the pure,
-instant, data-free rewrite (``centering=0.0``); ``centering="auto"`` is the recommended call for
-regressions with many or very unequal rows per group.
+**Why "auto" is auxify's default** (``benchmarks/results/centering.md`` and
+``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed and
+two held-out models; nutpie, 2 x 500 draws). Against the model as written, the question a user
+asks first, it is 2.7x in ESS/s on geometric mean, choice included, and 0.57x at worst, where
+the pure rewrite is 0.10x at worst (informative: 10 times slower than the model as written).
+Per gradient it is 1.62x the better fixed form on geometric mean over six seeds (0.86x at
+worst). Its cost is what keeps it from winning everywhere: the choice takes 0.1-3.9 s, and with
+its compiled code cached a whole ``pm.sample`` call with nutpie takes 1-11 s there, so counting
+it "auto" is 1.02x the better fixed form in ESS/s on geometric mean and 0.55x at worst (small
+models, where the choice is a large share of a short run). ``centering=0.0`` is the pure,
+instant, data-free rewrite, for deep, recurrent and weakly informed hierarchical models where
+the auxiliary form is known to be right.
 """
 
 from __future__ import annotations
