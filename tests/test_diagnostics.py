@@ -302,7 +302,7 @@ def test_compare_forms_validates_inputs_before_sampling(monkeypatch):
         compare_forms(m, nuts_sampler="stan")
     with pytest.raises(ValueError, match="min_ess must be positive"):
         compare_forms(m, min_ess=0)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     with pytest.raises(ValueError, match="already auxified"):
         compare_forms(aux)
     with pytest.raises(ValueError, match="not made by pymc_auxform.auxify"):
@@ -314,7 +314,7 @@ def test_compare_forms_validates_inputs_before_sampling(monkeypatch):
     with pytest.raises(
         ValueError, match=r"lacks the model's free variables \['mu', 'tau', 'theta'\]"
     ):
-        compare_forms(m, aux_model=auxify(other))
+        compare_forms(m, aux_model=auxify(other, centering=0.0))
     with m, pytest.raises(TypeError, match="did you mean"):  # the model from the context
         compare_forms(progres_bar=False)
 

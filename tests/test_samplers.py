@@ -48,7 +48,7 @@ def _check_trace(idata, original, aux):
 @pytest.mark.parametrize("nuts_sampler", NUTS_SAMPLERS)
 def test_nuts_samplers(nuts_sampler):
     original = eight_schools()
-    aux = auxify(original)
+    aux = auxify(original, centering=0.0)
     with aux:
         idata = pm.sample(
             draws=150,

@@ -60,7 +60,7 @@ def test_recurrent_chain_noise_is_listed_in_model_order():
             z = pm.Normal(f"z_{t}", 0.9 * z, 0.5)
         pm.Normal("x", z, 1.0, observed=0.3)
     order = ["z_0", "z_1_eps", "z_2_eps", "z_3_eps"]
-    aux = pax.auxify(chain)
+    aux = pax.auxify(chain, centering=0.0)
     assert [v.name for v in aux.free_RVs] == order
     assert [v.name for v in aux.value_vars] == order
     raw = pm.sample(model=aux, nuts_sampler="pymc", compute_convergence_checks=False, **FAST)
@@ -87,7 +87,7 @@ def test_sample_with_nutpie():
 
 
 def test_an_auxified_model_is_sampled_as_it_is():
-    aux = pax.auxify(eight_schools())
+    aux = pax.auxify(eight_schools(), centering=0.0)
     trace = pax.sample(aux, nuts_sampler="pymc", **FAST)
     assert set(trace["posterior"].data_vars) == {"mu", "tau", "theta"}
     with pytest.raises(ValueError, match="already auxified"):
