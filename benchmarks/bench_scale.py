@@ -1,11 +1,12 @@
 """Scale benchmark (issue 12): auxify at 10,000 variables, big models, many chains under JAX.
 
-1. ``auxify()`` time on a chain ``z_i ~ N(0.9 z_{i-1}, 2)`` of 1,000, 3,000 and 10,000 scalar free
-   variables, next to the time PyMC takes to *build* that model (target: auxify / build <= 1,
-   linear), and PyMC's own ``fgraph_from_model`` + ``model_from_fgraph`` round trip (quadratic)
-   next to ours (``pymc_auxform._fgraph``) at a few sizes.
-2. Big models, original vs ``auxify`` vs ``auxify(centering="auto")``: a varying-intercepts model
-   with 10,000 groups and Kingma's (2013) DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
+1. ``auxify(centering=0.0)`` time on a chain ``z_i ~ N(0.9 z_{i-1}, 2)`` of 1,000, 3,000 and
+   10,000 scalar free variables, next to the time PyMC takes to *build* that model (target:
+   auxify / build <= 1, linear), and PyMC's own ``fgraph_from_model`` + ``model_from_fgraph``
+   round trip (quadratic) next to ours (``pymc_auxform._fgraph``) at a few sizes.
+2. Big models, original vs ``auxify`` (the pure rewrite, ``centering=0.0``) vs
+   ``auxify(centering="auto")``: a varying-intercepts model with 10,000 groups and Kingma's
+   (2013) DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
    elements). Auxify time, choice time, compile time, peak memory (each version runs in its own
    process: peak RSS), ESS/s with nutpie, and the choice's time as a fraction of the whole
    ``pm.sample`` call. Few draws (see ``SETTINGS``): the point is the cost at scale, the ESS
@@ -90,7 +91,7 @@ def bench_chain(sizes, roundtrip_sizes, repeats) -> tuple[list[dict], list[dict]
     from pymc_auxform import auxify
     from pymc_auxform._fgraph import graph_from_model, model_from_graph
 
-    auxify(chain_model(50))  # warm-up: imports, caches
+    auxify(chain_model(50), centering=0.0)  # warm-up: imports, caches
     rows = []
     for n in sizes:
         builds, auxes = [], []
@@ -99,7 +100,7 @@ def bench_chain(sizes, roundtrip_sizes, repeats) -> tuple[list[dict], list[dict]
             model = chain_model(n)
             builds.append(time.perf_counter() - start)
             start = time.perf_counter()
-            aux = auxify(model)
+            aux = auxify(model, centering=0.0)
             auxes.append(time.perf_counter() - start)
             assert len(aux.free_RVs) == n
         b, a = statistics.median(builds), statistics.median(auxes)
@@ -161,7 +162,7 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     model, row["auxify s"], row["choose s"] = original, 0.0, 0.0
     if version == "auxify":
         start = time.perf_counter()
-        model = auxify(original)
+        model = auxify(original, centering=0.0)
         row["auxify s"] = time.perf_counter() - start
     if version == "auto":  # auxify(centering="auto"), its choose_centering call timed apart
         module = sys.modules["pymc_auxform.auxify"]
