@@ -41,7 +41,8 @@ def auxify(
     var_names : str, Variable or sequence of them, optional
         Rewrite only these free variables. Each must exist, be a continuous free variable and
         have a form, else a ``ValueError`` says why. By default every free continuous variable
-        with a form is rewritten and the others are left as they are (see :func:`report`).
+        with a form is a candidate (``centering`` decides whether it is rewritten or kept as
+        written) and the others are left as they are (see :func:`report`).
     exclude : str, Variable or sequence of them, optional
         Never rewrite these.
     centering : "auto", float or dict of name to float or array, default "auto"
