@@ -133,6 +133,53 @@ def test_deep_model_information_flows_through_the_chain():
     )
 
 
+def informative_model():
+    """Twenty groups of fifty rows: the data pin each group's intercept down."""
+    return varying_intercepts(*simulate_hierarchical(20, 50, seed=1))
+
+
+def _choices(aux):
+    """Per variable: its chosen lam (array) and whether auxify rewrote it."""
+    rep = report(aux)
+    rewritten = {r.name for r in rep.rewritten}
+    return {
+        name: (np.asarray(d.lam), name in rewritten) for name, d in rep.centering.decisions.items()
+    }
+
+
+@pytest.mark.parametrize("build", [eight_schools, informative_model])
+def test_default_is_auto(build):
+    default, auto = auxify(build()), auxify(build(), centering="auto")
+    assert report(default).centering is not None  # the default ran the choice
+    chosen, expected = _choices(default), _choices(auto)
+    assert chosen.keys() == expected.keys() == {rv.name for rv in build().free_RVs}
+    for name, (lam, rewritten) in expected.items():  # deterministic (seeded): equal, not close
+        np.testing.assert_array_equal(chosen[name][0], lam)
+        assert chosen[name][1] == rewritten
+    assert report(default).all_noise_names == report(auto).all_noise_names
+    assert "why (centering='auto')" in str(report(default))
+
+
+def test_default_keeps_data_rich_intercepts_centered_and_auxifies_eight_schools():
+    rich = report(auxify(informative_model()))
+    lam = np.asarray(rich.centering.decisions["alpha"].lam)
+    assert np.all(lam > 0.5)  # closer to the model as written than to the auxiliary form
+    assert "info ratio" in str(rich) and {"mu", "tau"} <= {v.name for v in rich.left}
+    poor = report(auxify(eight_schools()))
+    assert [r.name for r in poor.rewritten] == ["theta"]
+    assert {v.name for v in poor.left} == {"mu", "tau"}  # roots with constant parameters
+
+
+@pytest.mark.parametrize("build", [eight_schools, informative_model])
+def test_centering_zero_is_still_the_pure_rewrite(build):
+    model = build()
+    rep = report(auxify(model, centering=0.0))
+    assert rep.centering is None and "why (centering=" not in str(rep)  # no choice was run
+    assert sorted(r.name for r in rep.rewritten) == sorted(rv.name for rv in model.free_RVs)
+    assert all(r.lam_min == r.lam_max == 0.0 for r in rep.rewritten)
+    assert sorted(rep.all_noise_names) == sorted(f"{rv.name}_eps" for rv in model.free_RVs)
+
+
 def test_nothing_to_choose():
     with pm.Model() as model:
         x = pm.Normal("x")

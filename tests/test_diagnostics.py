@@ -19,6 +19,7 @@ from pymc_auxform import (
     divergences,
     gradient_evaluations,
     logp_grad_seconds,
+    report,
     sampling_metrics,
     timed_sample,
 )
@@ -125,7 +126,9 @@ def test_eight_schools_auxiliary_form_has_fewer_divergences_and_more_ess(schools
     assert orig.divergences > aux.divergences
     assert aux.min_ess_bulk > 2 * orig.min_ess_bulk
     assert aux.ess_per_grad > orig.ess_per_grad
-    assert res.rewritten == ["mu", "tau", "theta"]
+    # compare_forms follows auxify's default (centering="auto"): theta rewritten, mu and tau
+    # (roots with constant parameters) kept as written
+    assert res.rewritten == ["theta"] == [r.name for r in report(res.aux_model).rewritten]
 
 
 def test_comparison_table_is_tidy_per_original_element(schools):
@@ -224,8 +227,11 @@ def test_informative_data_warning_suggests_excluding_the_hierarchical_variable()
     # many observations per group: the data are informative and the centered form mixes better
     group, y = simulate_hierarchical(n_groups=4, obs_per_group=50, tau=2.0, seed=2)
     model = varying_intercepts(group, y)
+    aux = auxify(model, centering=0.0)  # the pure rewrite: "auto" would keep alpha centered
     with pytest.warns(AuxformSamplingWarning, match=r"Low bulk ESS") as rec:
-        res = compare_forms(model, draws=200, tune=200, chains=2, random_seed=4, **FAST)
+        res = compare_forms(
+            model, aux_model=aux, draws=200, tune=200, chains=2, random_seed=4, **FAST
+        )
     assert res.metrics["original"].min_ess_bulk > res.metrics["auxiliary"].min_ess_bulk
     # the advice names the hierarchical variable (alpha ~ N(mu, tau)), not mu or tau
     messages = [str(w.message) for w in rec if issubclass(w.category, AuxformSamplingWarning)]
