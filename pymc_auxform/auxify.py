@@ -54,7 +54,7 @@ def auxify(
           (:func:`~pymc_auxform.choose_centering`): centered (1), auxiliary (0) or partial, from
           the ratio of the likelihood information to the prior information of each element's
           noise at a pilot point. Root variables whose parameters are constants
-          (``mu ~ N(0, 5)``) are kept as written: a rewrite would only rescale them. The pilot
+          (``mu ~ N(0, 5)``) are standardized (0): any form only rescales them. The pilot
           costs from tenths of a second to a few seconds and is deterministic (seeded); the
           report says why each variable got its :math:`\lambda`, with the numbers. If the pilot
           fails, a warning says so and the variables it would have decided are kept as written.
@@ -105,7 +105,7 @@ def auxify(
             theta = pm.Normal("theta", mu, tau, dims="school")
             pm.Normal("y", theta, sigma, observed=y, dims="school")
 
-        aux = auxify(centered)  # theta = mu + tau * theta_eps; mu, tau kept as written
+        aux = auxify(centered)  # theta = mu + tau * theta_eps; mu = 5 * mu_eps, ...
         print(report(aux))  # and why: the data say little about each school's theta
         with aux:
             idata = pm.sample(random_seed=1)  # posterior has mu, tau, theta (+ theta_eps)

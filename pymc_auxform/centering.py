@@ -43,10 +43,12 @@ blocks, they share passes (at most ``2 * colours`` per pilot iteration). The res
 two compiled functions (Python thunks) and the searches: an evaluation of the profile costs two
 gradients and one product per block, whatever the number of elements.
 
-**What is never rewritten.** A root variable whose parameters are constants (``mu ~ N(0, 5)``)
-gains nothing from any rewrite: every :math:`\lambda` gives an affine map of it, which NUTS's
-adapted diagonal mass matrix undoes. It is kept as written (:math:`\lambda = 1`), which also
-avoids the intermediate :math:`\lambda` on root variables that hurt on eight schools.
+**Root variables.** A root variable whose parameters are constants (``mu ~ N(0, 5)``) carries no
+information to choose from: in an affine form (loc-scale, scale, log-affine) every
+:math:`\lambda` gives an affine map of it in the sampler's space, which NUTS's adapted diagonal
+mass matrix undoes. It is standardized (:math:`\lambda = 0`, as in the pure rewrite: warm-up then
+starts on unit scales, and the choice never puts an intermediate :math:`\lambda` on a root, which
+hurt on eight schools). Roots whose only form is not affine (inverse CDF) are kept as written.
 
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
 :math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
@@ -112,7 +114,7 @@ def choose_centering(
     Per variable and per element, :math:`\lambda = r / (1 + r)` with :math:`r` the ratio of the
     likelihood information to the prior information of its auxiliary noise, evaluated at a pilot
     point found by a fixed-point iteration (see the module docstring for the derivation). Root
-    variables with constant parameters are kept as written.
+    variables with constant parameters are standardized (:math:`\lambda = 0`).
 
     Parameters
     ----------
@@ -220,9 +222,9 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
     for r in rep.rewritten:
         partial = _supports_partial(model, r.name)
         if _constant_parameters(model, r.name):
-            rule = "root variable with constant parameters: a rewrite only rescales it, kept as written"
+            lam, rule = _root_rule(partial)
             decisions[r.name] = CenteringDecision(
-                r.name, 1.0, np.zeros(0), 1.0, partial, r.distribution, rule=rule
+                r.name, lam, np.zeros(0), 1.0, partial, r.distribution, rule=rule
             )
         elif len(r.noise) == 1 and _constant_parameters(aux, r.noise[0]):
             targets.append((r.name, r.noise[0], partial))
@@ -318,6 +320,22 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     inputs = [strip_guard(i) for i in rv.owner.inputs]
     inputs = [i for i in inputs if not isinstance(i, Constant)]
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
+
+
+def _root_rule(affine: bool) -> tuple[float, str]:
+    r"""The centering of a root variable with constant parameters, and why.
+
+    Its affine forms (loc-scale, scale, log-affine: those with partial centering) are one affine
+    map of it in the sampler's space, whatever :math:`\lambda`: standardized (0), as the pure
+    rewrite does, so that warm-up starts on unit scales; other forms would change its geometry
+    with nothing to gain from the data, so it is kept as written (1).
+    """
+    if affine:
+        return (
+            0.0,
+            "root variable with constant parameters: any lam is an affine map of it; standardized as in the pure rewrite",
+        )
+    return 1.0, "root variable with constant parameters and a non-affine form: kept as written"
 
 
 def _pilot_mode(model: pm.Model) -> Mode:

@@ -137,7 +137,7 @@ class AuxReport:
         rep = report(auxify(eight_schools()))
         print(rep)  # one row per free variable
         rep.noise_names["theta"]  # ('theta_eps',)
-        rep.all_noise_names  # ['theta_eps'] (mu, tau kept as written)
+        rep.all_noise_names  # ['mu_eps', 'tau_eps', 'theta_eps']
         rep.to_dataframe()  # the same table as a pandas DataFrame
     """
 

@@ -76,7 +76,7 @@ def sample(
         with eight_schools():
             idata = pax.sample(random_seed=1)
         idata["posterior"]  # mu, tau, theta, as in the model
-        idata["auxiliary_noise"]  # theta_eps (mu and tau are kept as written)
+        idata["auxiliary_noise"]  # mu_eps, tau_eps, theta_eps
         print(pax.report(idata))  # what was rewritten and why (read from the trace's attrs)
     """
     model = pm.modelcontext(model)

@@ -54,7 +54,8 @@ def test_informative_model_keeps_data_rich_latents_centered():
     assert np.all(np.asarray(lam) > 0.8)
     left = {lft.name: lft for lft in report(aux).left}
     assert "kept centered" in left["alpha"].reason and "info ratio" in left["alpha"].why
-    assert "constant parameters" in left["mu"].why  # a root: any rewrite only rescales it
+    mu = report(aux).centering.decisions["mu"]  # a root: any affine form only rescales it
+    assert mu.lam == 0.0 and "constant parameters" in mu.why() and "mu" not in left
     assert "why (centering='auto')" in str(report(aux))
 
 

@@ -87,7 +87,7 @@ def varying_intercepts(
 
         group, y = simulate_hierarchical(n_groups=20, obs_per_group=3, seed=0)
         model = varying_intercepts(group, y, sigma=None)
-        print(report(auxify(model)))  # alpha partially centered; mu, tau, sigma kept as written
+        print(report(auxify(model)))  # alpha partially centered; mu, tau, sigma standardized
     """
     n_groups = int(group.max()) + 1
     with pm.Model(coords={"group": np.arange(n_groups), "obs_id": np.arange(y.size)}) as model:
