@@ -44,11 +44,13 @@ two compiled functions (Python thunks) and the searches: an evaluation of the pr
 gradients and one product per block, whatever the number of elements.
 
 **Root variables.** A root variable whose parameters are constants (``mu ~ N(0, 5)``) carries no
-information to choose from: in an affine form (loc-scale, scale, log-affine) every
+information to choose from: in an elementwise affine form (loc-scale, scale, log-affine) every
 :math:`\lambda` gives an affine map of it in the sampler's space, which NUTS's adapted diagonal
 mass matrix undoes. It is standardized (:math:`\lambda = 0`, as in the pure rewrite: warm-up then
 starts on unit scales, and the choice never puts an intermediate :math:`\lambda` on a root, which
-hurt on eight schools). Roots whose only form is not affine (inverse CDF) are kept as written.
+hurt on eight schools). Roots with constant parameters but coupled elements (a random walk, a
+multivariate normal) are decided by the pilot like any other variable: their form changes more
+than a scale.
 
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
 :math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
@@ -56,7 +58,7 @@ hurt on eight schools). Roots whose only form is not affine (inverse CDF) are ke
 multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else
 0. Variables with several noise variables, or whose noise has latent parameters, are left at 0
 (auxiliary). If the pilot fails
-(non-finite density or information), a warning says so and every variable is kept as written.
+(non-finite density or information), a warning says so and the variables it decides are kept as written.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md`` and
 ``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed and
@@ -221,10 +223,9 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
     decisions, targets = {}, []
     for r in rep.rewritten:
         partial = _supports_partial(model, r.name)
-        if _constant_parameters(model, r.name):
-            lam, rule = _root_rule(partial)
+        if partial and _constant_parameters(model, r.name):
             decisions[r.name] = CenteringDecision(
-                r.name, lam, np.zeros(0), 1.0, partial, r.distribution, rule=rule
+                r.name, 0.0, np.zeros(0), 1.0, partial, r.distribution, rule=_ROOT_RULE
             )
         elif len(r.noise) == 1 and _constant_parameters(aux, r.noise[0]):
             targets.append((r.name, r.noise[0], partial))
@@ -299,7 +300,7 @@ def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:
 
 def _fall_back(choice: CenteringChoice, targets, dists, reason: str) -> None:
     warnings.warn(
-        f"centering='auto': the pilot failed ({reason}); every variable is kept as written. "
+        f"centering='auto': the pilot failed ({reason}); the variables it decides are kept as written. "
         "Pass centering=0.0 for the full auxiliary form, or a dict of lam per variable.",
         UserWarning,
         stacklevel=3,
@@ -322,20 +323,12 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
 
 
-def _root_rule(affine: bool) -> tuple[float, str]:
-    r"""The centering of a root variable with constant parameters, and why.
-
-    Its affine forms (loc-scale, scale, log-affine: those with partial centering) are one affine
-    map of it in the sampler's space, whatever :math:`\lambda`: standardized (0), as the pure
-    rewrite does, so that warm-up starts on unit scales; other forms would change its geometry
-    with nothing to gain from the data, so it is kept as written (1).
-    """
-    if affine:
-        return (
-            0.0,
-            "root variable with constant parameters: any lam is an affine map of it; standardized as in the pure rewrite",
-        )
-    return 1.0, "root variable with constant parameters and a non-affine form: kept as written"
+# Any lam gives an affine map of such a root in the sampler's space (which an adapted diagonal mass
+# matrix undoes): standardized, as by the pure rewrite, so warm-up starts on unit scales.
+_ROOT_RULE = (
+    "root variable with constant parameters: every lam is an affine map of it; standardized "
+    "(lam = 0) as in the pure rewrite"
+)
 
 
 def _pilot_mode(model: pm.Model) -> Mode:
