@@ -1,7 +1,8 @@
 """What a user sees with the README quick start: eight schools, divergences, original vs auxified.
 
 The quick start's model, auxified as there (``auxify(centered)``: auxify's default,
-``centering="auto"``, which keeps ``mu`` and ``tau`` as written and rewrites ``theta``), and
+``centering="auto"``, which here rewrites ``theta`` and standardizes ``mu`` and ``tau``: the pure
+rewrite), and
 ``pm.sample``'s defaults (1000 draws; 4 chains, as on a machine with 4 or more cores; PyMC's
 default sampler, nutpie when it is installed, which then tunes for nutpie's default of 400
 steps, PyMC's NUTS for 1000), over 8 seeds; then the same with PyMC's own NUTS, and both with
