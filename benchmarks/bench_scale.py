@@ -259,16 +259,17 @@ def bench_big(settings: dict, versions, on_row=lambda rows: None) -> list[dict]:
     return rows
 
 
-def bench_chains(many: dict, on_row=lambda rows: None) -> list[dict]:
+def bench_chains(many: dict, version: str = "auxify", on_row=lambda rows: None) -> list[dict]:
     rows = []
     for name, m in many.items():
         for chains, sampler in itertools.product(m["chains"], ("numpyro", "nutpie")):
             s = {"chains": chains, "tune": m["tune"], "draws": m["draws"]}
             print(f"  {name} / {sampler} x {chains} chains", flush=True)
             try:
-                rows.append(in_process(name, "auxify", sampler, s))
+                rows.append(in_process(name, version, sampler, s))
             except Exception as err:
-                rows.append({"model": name, "sampler": sampler, "error": repr(err)[:300]})
+                row = {"model": name, "version": version, "sampler": sampler}
+                rows.append({**row, "error": repr(err)[:300]})
             rows[-1]["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             print(f"    {rows[-1]}", flush=True)
             on_row(rows)
@@ -347,7 +348,8 @@ def to_markdown(res: dict) -> str:
             or "none"
         )
         + " (1 = centered, 0 = auxiliary).",
-        "## Many chains: numpyro vectorized vs nutpie (auxified models)"
+        "## Many chains: numpyro vectorized vs nutpie (auxified models; `auxify` is the pure "
+        "rewrite, `auto` is `auxify(model)`'s default)"
         + (
             f" (run of {res['chains date']})"
             if res.get("chains date", s["date"]) != s["date"]
@@ -362,6 +364,7 @@ def to_markdown(res: dict) -> str:
             [r for r in res["chains"] if "error" not in r],
             {
                 "model": "",
+                "version": "",
                 "sampler": "",
                 "chains": "d",
                 "compile s": ".0f",
@@ -395,9 +398,10 @@ def _previous(skipped) -> dict:
     return kept
 
 
-def _merged(res: dict, skipped, chain_models) -> dict:
+def _merged(res: dict, skipped, chain_models, chain_version: str = "auxify") -> dict:
     """This run's results over the last file's: skipped sections and the many-chain rows of the
-    models not run this time (``--chain-models``) are the last file's."""
+    models or versions not run this time (``--chain-models``, ``--chain-version``) are the last
+    file's."""
     skipped = list(skipped)
     if chain_models is not None and "chains" not in skipped:
         skipped.append("chains")
@@ -412,7 +416,7 @@ def _merged(res: dict, skipped, chain_models) -> dict:
                 **r,
             }
             for r in out["chains"]
-            if r.get("model") not in chain_models
+            if r.get("model") not in chain_models or r.get("version", "auxify") != chain_version
         ]
         out["chains"] = kept + res["chains"]
     return out
@@ -436,6 +440,12 @@ def main(argv=None) -> dict:
         default=None,
         choices=tuple(MANY),
         help="run only these models' many-chain rows (the others keep the last file's rows)",
+    )
+    parser.add_argument(
+        "--chain-version",
+        default="auxify",
+        choices=("auxify", "auto"),
+        help="form of the many-chain rows: the pure rewrite or centering='auto'",
     )
     args = parser.parse_args(argv)
     TIMEOUT = args.timeout
@@ -467,7 +477,9 @@ def main(argv=None) -> dict:
                 res[key] = rows
             res["settings"]["total seconds"] = time.perf_counter() - start
             if not args.quick:  # a smoke test writes nothing; a long run saves every row
-                _write(_merged(res, args.skip, args.chain_models))  # read now: runs may overlap
+                _write(
+                    _merged(res, args.skip, args.chain_models, args.chain_version)
+                )  # read now: runs may overlap
 
         return on_row
 
@@ -477,9 +489,9 @@ def main(argv=None) -> dict:
     print("3. many chains", flush=True)
     if "chains" not in args.skip:
         run = many if args.chain_models is None else {k: many[k] for k in args.chain_models}
-        bench_chains(run, on_row=save("chains"))
+        bench_chains(run, args.chain_version, on_row=save("chains"))
     save()(None)
-    print(to_markdown(_merged(res, args.skip, args.chain_models)))
+    print(to_markdown(_merged(res, args.skip, args.chain_models, args.chain_version)))
     return res
 
 
