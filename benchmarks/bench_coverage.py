@@ -134,8 +134,8 @@ def cases(quick: bool):
         "dbn",
         {
             "original": (loop, loop_names),
-            "auxify(loop)": (auxify(loop), loop_names),
-            "auxify(scan)": (auxify(scan), scan_names),
+            "auxify(loop)": (auxify(loop, centering=0.0), loop_names),
+            "auxify(scan)": (auxify(scan, centering=0.0), scan_names),
             "hand-written": (dbn(steps=steps, form="loop", noncentered=True), loop_names),
         },
     )
@@ -145,7 +145,7 @@ def cases(quick: bool):
             case,
             {
                 "original": (build(), names),
-                "auxify": (auxify(build()), names),
+                "auxify": (auxify(build(), centering=0.0), names),
                 "hand-written": (build(noncentered=True), names),
             },
         )

@@ -1,11 +1,12 @@
 """Scale benchmark (issue 12): auxify at 10,000 variables, big models, many chains under JAX.
 
-1. ``auxify()`` time on a chain ``z_i ~ N(0.9 z_{i-1}, 2)`` of 1,000, 3,000 and 10,000 scalar free
-   variables, next to the time PyMC takes to *build* that model (target: auxify / build <= 1,
-   linear), and PyMC's own ``fgraph_from_model`` + ``model_from_fgraph`` round trip (quadratic)
-   next to ours (``pymc_auxform._fgraph``) at a few sizes.
-2. Big models, original vs ``auxify`` vs ``auxify(centering="auto")``: a varying-intercepts model
-   with 10,000 groups and Kingma's (2013) DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
+1. ``auxify(centering=0.0)`` time on a chain ``z_i ~ N(0.9 z_{i-1}, 2)`` of 1,000, 3,000 and
+   10,000 scalar free variables, next to the time PyMC takes to *build* that model (target:
+   auxify / build <= 1, linear), and PyMC's own ``fgraph_from_model`` + ``model_from_fgraph``
+   round trip (quadratic) next to ours (``pymc_auxform._fgraph``) at a few sizes.
+2. Big models, original vs ``auxify`` (the pure rewrite, ``centering=0.0``) vs
+   ``auxify(centering="auto")``: a varying-intercepts model with 10,000 groups and Kingma's
+   (2013) DBN written with ``pytensor.scan`` at T=1,000 (10,000 latent
    elements). Auxify time, choice time, compile time, peak memory (each version runs in its own
    process: peak RSS), ESS/s with nutpie, and the choice's time as a fraction of the whole
    ``pm.sample`` call. Few draws (see ``SETTINGS``): the point is the cost at scale, the ESS
@@ -90,7 +91,7 @@ def bench_chain(sizes, roundtrip_sizes, repeats) -> tuple[list[dict], list[dict]
     from pymc_auxform import auxify
     from pymc_auxform._fgraph import graph_from_model, model_from_graph
 
-    auxify(chain_model(50))  # warm-up: imports, caches
+    auxify(chain_model(50), centering=0.0)  # warm-up: imports, caches
     rows = []
     for n in sizes:
         builds, auxes = [], []
@@ -99,7 +100,7 @@ def bench_chain(sizes, roundtrip_sizes, repeats) -> tuple[list[dict], list[dict]
             model = chain_model(n)
             builds.append(time.perf_counter() - start)
             start = time.perf_counter()
-            aux = auxify(model)
+            aux = auxify(model, centering=0.0)
             auxes.append(time.perf_counter() - start)
             assert len(aux.free_RVs) == n
         b, a = statistics.median(builds), statistics.median(auxes)
@@ -161,7 +162,7 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     model, row["auxify s"], row["choose s"] = original, 0.0, 0.0
     if version == "auxify":
         start = time.perf_counter()
-        model = auxify(original)
+        model = auxify(original, centering=0.0)
         row["auxify s"] = time.perf_counter() - start
     if version == "auto":  # auxify(centering="auto"), its choose_centering call timed apart
         module = sys.modules["pymc_auxform.auxify"]
@@ -258,16 +259,17 @@ def bench_big(settings: dict, versions, on_row=lambda rows: None) -> list[dict]:
     return rows
 
 
-def bench_chains(many: dict, on_row=lambda rows: None) -> list[dict]:
+def bench_chains(many: dict, version: str = "auxify", on_row=lambda rows: None) -> list[dict]:
     rows = []
     for name, m in many.items():
         for chains, sampler in itertools.product(m["chains"], ("numpyro", "nutpie")):
             s = {"chains": chains, "tune": m["tune"], "draws": m["draws"]}
             print(f"  {name} / {sampler} x {chains} chains", flush=True)
             try:
-                rows.append(in_process(name, "auxify", sampler, s))
+                rows.append(in_process(name, version, sampler, s))
             except Exception as err:
-                rows.append({"model": name, "sampler": sampler, "error": repr(err)[:300]})
+                row = {"model": name, "version": version, "sampler": sampler}
+                rows.append({**row, "error": repr(err)[:300]})
             rows[-1]["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             print(f"    {rows[-1]}", flush=True)
             on_row(rows)
@@ -346,7 +348,8 @@ def to_markdown(res: dict) -> str:
             or "none"
         )
         + " (1 = centered, 0 = auxiliary).",
-        "## Many chains: numpyro vectorized vs nutpie (auxified models)"
+        "## Many chains: numpyro vectorized vs nutpie (auxified models; `auxify` is the pure "
+        "rewrite, `auto` is `auxify(model)`'s default)"
         + (
             f" (run of {res['chains date']})"
             if res.get("chains date", s["date"]) != s["date"]
@@ -361,6 +364,7 @@ def to_markdown(res: dict) -> str:
             [r for r in res["chains"] if "error" not in r],
             {
                 "model": "",
+                "version": "",
                 "sampler": "",
                 "chains": "d",
                 "compile s": ".0f",
@@ -394,9 +398,10 @@ def _previous(skipped) -> dict:
     return kept
 
 
-def _merged(res: dict, skipped, chain_models) -> dict:
+def _merged(res: dict, skipped, chain_models, chain_version: str = "auxify") -> dict:
     """This run's results over the last file's: skipped sections and the many-chain rows of the
-    models not run this time (``--chain-models``) are the last file's."""
+    models or versions not run this time (``--chain-models``, ``--chain-version``) are the last
+    file's."""
     skipped = list(skipped)
     if chain_models is not None and "chains" not in skipped:
         skipped.append("chains")
@@ -411,7 +416,7 @@ def _merged(res: dict, skipped, chain_models) -> dict:
                 **r,
             }
             for r in out["chains"]
-            if r.get("model") not in chain_models
+            if r.get("model") not in chain_models or r.get("version", "auxify") != chain_version
         ]
         out["chains"] = kept + res["chains"]
     return out
@@ -435,6 +440,12 @@ def main(argv=None) -> dict:
         default=None,
         choices=tuple(MANY),
         help="run only these models' many-chain rows (the others keep the last file's rows)",
+    )
+    parser.add_argument(
+        "--chain-version",
+        default="auxify",
+        choices=("auxify", "auto"),
+        help="form of the many-chain rows: the pure rewrite or centering='auto'",
     )
     args = parser.parse_args(argv)
     TIMEOUT = args.timeout
@@ -466,7 +477,9 @@ def main(argv=None) -> dict:
                 res[key] = rows
             res["settings"]["total seconds"] = time.perf_counter() - start
             if not args.quick:  # a smoke test writes nothing; a long run saves every row
-                _write(_merged(res, args.skip, args.chain_models))  # read now: runs may overlap
+                _write(
+                    _merged(res, args.skip, args.chain_models, args.chain_version)
+                )  # read now: runs may overlap
 
         return on_row
 
@@ -476,9 +489,9 @@ def main(argv=None) -> dict:
     print("3. many chains", flush=True)
     if "chains" not in args.skip:
         run = many if args.chain_models is None else {k: many[k] for k in args.chain_models}
-        bench_chains(run, on_row=save("chains"))
+        bench_chains(run, args.chain_version, on_row=save("chains"))
     save()(None)
-    print(to_markdown(_merged(res, args.skip, args.chain_models)))
+    print(to_markdown(_merged(res, args.skip, args.chain_models, args.chain_version)))
     return res
 
 

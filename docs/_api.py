@@ -30,8 +30,9 @@ API_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
     (
         "rewriting",
         "Rewriting and sampling",
-        "`auxify(model)` returns the model in auxiliary (non-centered) form; the report says what "
-        "was rewritten; the trace reads like the original model's.",
+        "`auxify(model)` returns the model in auxiliary (non-centered) form where the data call "
+        "for it (`centering=0.0`: everywhere); the report says what was rewritten and why; the "
+        "trace reads like the original model's.",
         (
             f"{PACKAGE}.auxify",
             f"{PACKAGE}.rewrite",

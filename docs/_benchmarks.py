@@ -177,7 +177,8 @@ def _quickstart(d: dict) -> str:
         [
             "### The quick start, as a user runs it\n",
             f"Eight schools with `pm.sample`'s defaults ({st['chains']} chains), once per random "
-            "seed, as written and after `auxify`.\n",
+            'seed, as written and after `auxify(model)` with its default centering (`"auto"`: '
+            "theta rewritten, mu and tau standardized: the same model as the pure rewrite).\n",
             _table(
                 [
                     "sampler, settings",

@@ -40,8 +40,10 @@ def main(argv=None) -> Path:
     logging.getLogger("pymc").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
 
+    model = dbn(form="loop")
     res = pax.compare_forms(
-        dbn(form="loop"),
+        model,
+        aux_model=pax.auxify(model, centering=0.0),  # Kingma's auxiliary form, every transition
         draws=args.draws,
         tune=args.tune,
         chains=1,

@@ -64,8 +64,9 @@ def advise(
         hint = (
             f"the original form mixed better (min bulk ESS {o.min_ess_bulk:.0f} vs "
             f"{a.min_ess_bulk:.0f}), so the data are probably informative about "
-            f"{candidates}: keep them centered with auxify(model, exclude={candidates}) "
-            "or use partial centering (auxify(model, centering=...))"
+            f"{candidates}: keep them centered with auxify(model, exclude={candidates}), "
+            "or let auxify choose per element with its default centering='auto' (or give "
+            "centering=... yourself)"
         )
     else:
         hint = "increase target_accept (e.g. pm.sample(target_accept=0.95)) or sample longer"

@@ -21,7 +21,7 @@ def auxify(
     var_names: VarLike | Sequence[VarLike] | None = None,
     *,
     exclude: VarLike | Sequence[VarLike] | None = None,
-    centering: float | Mapping[str, float | np.ndarray] | str = 0.0,
+    centering: float | Mapping[str, float | np.ndarray] | str = "auto",
 ) -> pm.Model:
     r"""Rewrite a model's continuous latent variables in auxiliary form (Kingma, 2013).
 
@@ -29,7 +29,9 @@ def auxify(
     Deterministic :math:`z = g(\mathrm{pa}, \epsilon)` of a new free noise variable
     :math:`\epsilon` (loc-scale: :math:`z = \mu + \sigma\epsilon`). The joint distribution of the
     original variables is unchanged, but gradient-based samplers (NUTS, HMC) mix much faster on
-    :math:`\epsilon` for hierarchical, deep and recurrent models.
+    :math:`\epsilon` for hierarchical, deep and recurrent models. Where the data pin a variable
+    down, the form as written mixes faster; by default (``centering="auto"``) each variable and
+    element gets the form its data call for, and ``centering=0.0`` rewrites them all.
 
     Parameters
     ----------
@@ -39,20 +41,30 @@ def auxify(
     var_names : str, Variable or sequence of them, optional
         Rewrite only these free variables. Each must exist, be a continuous free variable and
         have a form, else a ``ValueError`` says why. By default every free continuous variable
-        with a form is rewritten and the others are left as they are (see :func:`report`).
+        with a form is a candidate (``centering`` decides whether it is rewritten or kept as
+        written) and the others are left as they are (see :func:`report`).
     exclude : str, Variable or sequence of them, optional
         Never rewrite these.
-    centering : float or dict of name to float or array, default 0.0
+    centering : "auto", float or dict of name to float or array, default "auto"
         Partial centering :math:`\lambda \in [0, 1]` (Gorinova, Moore & Hoffman, 2020) for the
-        forms that define it: 0 is the full auxiliary form, 1 leaves the variable centered.
-        A float applies to all rewritten variables; a dict gives a value per variable (others
-        get 0), scalar or one per element (broadcast against the variable's shape).
-        ``"auto"`` chooses it per variable and per element from the data
-        (:func:`~pymc_auxform.choose_centering`); the report then says why, with the numbers.
-        The default stays the pure rewrite because the choice still costs seconds (see
-        :func:`~pymc_auxform.choose_centering`); prefer ``"auto"`` when groups have many or very unequal
-        numbers of rows, where the full auxiliary form can be several times slower than the
-        model as written.
+        forms that define it: 0 is the full auxiliary form, 1 leaves the variable centered (as
+        written).
+
+        * ``"auto"`` (the default) chooses it per variable and per element
+          (:func:`~pymc_auxform.choose_centering`): centered (1), auxiliary (0) or partial, from
+          the ratio of the likelihood information to the prior information of each element's
+          noise at a pilot point. Root variables whose parameters are constants
+          (``mu ~ N(0, 5)``) are standardized (0): any form only rescales them. The pilot
+          costs from tenths of a second to a few seconds and is deterministic (seeded); the
+          report says why each variable got its :math:`\lambda`, with the numbers. If the pilot
+          fails, a warning says so and the variables it would have decided are kept as written.
+          The auxiliary form wins on weakly informed hierarchies, funnels and deep or recurrent
+          models; the model as written wins where the data pin each group down, and "auto"
+          picks per element (``benchmarks/results/centering.md``).
+        * ``0.0`` is the pure, data-free rewrite: every variable that has a form in full
+          auxiliary form, instantly and without looking at the data.
+        * Any other float applies to all rewritten variables; a dict gives a value per variable
+          (others get 0), scalar or one per element (broadcast against the variable's shape).
 
     Returns
     -------
@@ -71,6 +83,12 @@ def auxify(
         Deterministic, no form for its distribution), if ``centering`` is out of range, or if
         the model was already made by ``auxify``.
 
+    Warns
+    -----
+    UserWarning
+        With ``centering="auto"``, if the pilot fails (the variables it would have decided are
+        then kept as written) or its :math:`\lambda` has not settled.
+
     Examples
     --------
     .. code-block:: python
@@ -87,10 +105,12 @@ def auxify(
             theta = pm.Normal("theta", mu, tau, dims="school")
             pm.Normal("y", theta, sigma, observed=y, dims="school")
 
-        aux = auxify(centered)
-        print(report(aux))
+        aux = auxify(centered)  # theta = mu + tau * theta_eps; mu = 5 * mu_eps, ...
+        print(report(aux))  # and why: the data say little about each school's theta
         with aux:
-            idata = pm.sample(random_seed=1)  # posterior has mu, tau, theta (+ *_eps)
+            idata = pm.sample(random_seed=1)  # posterior has mu, tau, theta (+ theta_eps)
+
+        pure = auxify(centered, centering=0.0)  # the pure rewrite: mu_eps, tau_eps, theta_eps
     """
     if model is None:
         model = pm.modelcontext(None)

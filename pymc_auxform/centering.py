@@ -43,10 +43,14 @@ blocks, they share passes (at most ``2 * colours`` per pilot iteration). The res
 two compiled functions (Python thunks) and the searches: an evaluation of the profile costs two
 gradients and one product per block, whatever the number of elements.
 
-**What is never rewritten.** A root variable whose parameters are constants (``mu ~ N(0, 5)``)
-gains nothing from any rewrite: every :math:`\lambda` gives an affine map of it, which NUTS's
-adapted diagonal mass matrix undoes. It is kept as written (:math:`\lambda = 1`), which also
-avoids the intermediate :math:`\lambda` on root variables that hurt on eight schools.
+**Root variables.** A root variable whose parameters are constants (``mu ~ N(0, 5)``) carries no
+information to choose from: in an elementwise affine form (loc-scale, scale, log-affine) every
+:math:`\lambda` gives an affine map of it in the sampler's space, which NUTS's adapted diagonal
+mass matrix undoes. It is standardized (:math:`\lambda = 0`, as in the pure rewrite: warm-up then
+starts on unit scales, and the choice never puts an intermediate :math:`\lambda` on a root, which
+hurt on eight schools). Roots with constant parameters but coupled elements (a random walk, a
+multivariate normal) are decided by the pilot like any other variable: their form changes more
+than a scale.
 
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
 :math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
@@ -54,19 +58,20 @@ avoids the intermediate :math:`\lambda` on root variables that hurt on eight sch
 multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else
 0. Variables with several noise variables, or whose noise has latent parameters, are left at 0
 (auxiliary). If the pilot fails
-(non-finite density or information), a warning says so and every variable is kept as written.
+(non-finite density or information), a warning says so and the variables it decides are kept as written.
 
-**Should "auto" be auxify's default?** Not yet, measured (``benchmarks/results/centering.md``
-and ``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed
-and two held-out models; nutpie, 2 x 500 draws). Per gradient it is 1.62x the better fixed form
-on geometric mean over six seeds (1.3-2.7x on the data-rich regressions, 7.9x on the mixed model,
-0.86x at worst). The choice costs 0.1-3.1 s, but with its compiled code cached a whole
-``pm.sample`` call with nutpie takes 1-8 s there, mostly compiling: the choice is 0.06-0.39 of
-it (target 0.10), so counting it "auto" is 1.06x the better fixed form in ESS/s on geometric
-mean and 0.53x at worst. Against the model as written it is 2.3x on geometric mean and 0.53x at
-worst, where the pure rewrite is 0.19x at worst. ``auxify(model)`` therefore stays the pure,
-instant, data-free rewrite (``centering=0.0``); ``centering="auto"`` is the recommended call for
-regressions with many or very unequal rows per group.
+**Why "auto" is auxify's default** (``benchmarks/results/centering.md`` and
+``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed and
+two held-out models; nutpie, 2 x 500 draws). Against the model as written, the question a user
+asks first, it is 2.7x in ESS/s on geometric mean, choice included, and 0.57x at worst, where
+the pure rewrite is 0.10x at worst (informative: 10 times slower than the model as written).
+Per gradient it is 1.62x the better fixed form on geometric mean over six seeds (0.86x at
+worst). Its cost is what keeps it from winning everywhere: the choice takes 0.1-3.9 s, and with
+its compiled code cached a whole ``pm.sample`` call with nutpie takes 1-11 s there, so counting
+it "auto" is 1.02x the better fixed form in ESS/s on geometric mean and 0.55x at worst (small
+models, where the choice is a large share of a short run). ``centering=0.0`` is the pure,
+instant, data-free rewrite, for deep, recurrent and weakly informed hierarchical models where
+the auxiliary form is known to be right.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ def choose_centering(
     Per variable and per element, :math:`\lambda = r / (1 + r)` with :math:`r` the ratio of the
     likelihood information to the prior information of its auxiliary noise, evaluated at a pilot
     point found by a fixed-point iteration (see the module docstring for the derivation). Root
-    variables with constant parameters are kept as written.
+    variables with constant parameters are standardized (:math:`\lambda = 0`).
 
     Parameters
     ----------
@@ -242,10 +247,9 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
     decisions, targets = {}, []
     for r in rep.rewritten:
         partial = _supports_partial(model, r.name)
-        if _constant_parameters(model, r.name):
-            rule = "root variable with constant parameters: a rewrite only rescales it, kept as written"
+        if partial and _constant_parameters(model, r.name):
             decisions[r.name] = CenteringDecision(
-                r.name, 1.0, np.zeros(0), 1.0, partial, r.distribution, rule=rule
+                r.name, 0.0, np.zeros(0), 1.0, partial, r.distribution, rule=_ROOT_RULE
             )
         elif len(r.noise) == 1 and _constant_parameters(aux, r.noise[0]):
             targets.append((r.name, r.noise[0], partial))
@@ -320,7 +324,7 @@ def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:
 
 def _fall_back(choice: CenteringChoice, targets, dists, reason: str) -> None:
     warnings.warn(
-        f"centering='auto': the pilot failed ({reason}); every variable is kept as written. "
+        f"centering='auto': the pilot failed ({reason}); the variables it decides are kept as written. "
         "Pass centering=0.0 for the full auxiliary form, or a dict of lam per variable.",
         UserWarning,
         stacklevel=3,
@@ -341,6 +345,14 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     inputs = [strip_guard(i) for i in rv.owner.inputs]
     inputs = [i for i in inputs if not isinstance(i, Constant)]
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
+
+
+# Any lam gives an affine map of such a root in the sampler's space (which an adapted diagonal mass
+# matrix undoes): standardized, as by the pure rewrite, so warm-up starts on unit scales.
+_ROOT_RULE = (
+    "root variable with constant parameters: every lam is an affine map of it; standardized "
+    "(lam = 0) as in the pure rewrite"
+)
 
 
 def _pilot_mode(model: pm.Model) -> Mode:

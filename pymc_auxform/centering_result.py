@@ -91,7 +91,7 @@ class CenteringChoice:
     gradient_calls, hvp_calls : int
         Evaluations of the pilot's gradient (L-BFGS) and Hessian-vector products.
     failed : str
-        Empty, or why the pilot failed (then every variable is kept as written).
+        Empty, or why the pilot failed (then the variables it decides are kept as written).
 
     Examples
     --------

@@ -300,7 +300,9 @@ def compare_forms(
     nuts_sampler : {"pymc", "nutpie", "numpyro", "blackjax"}, optional
         Default: ``pm.sample``'s default.
     aux_model : pm.Model, optional
-        A model made by ``auxify(model, ...)``; default ``auxify(model, exclude=exclude)``.
+        A model made by ``auxify(model, ...)``; default ``auxify(model, exclude=exclude)``,
+        with auxify's default ``centering="auto"`` (each variable in the form its data call
+        for). Pass ``aux_model=auxify(model, centering=0.0)`` to compare the pure rewrite.
     exclude : str or sequence of str, optional
         Passed to :func:`~pymc_auxform.auxify` when ``aux_model`` is not given.
     min_ess : float, optional

@@ -29,10 +29,11 @@ def sample(
     """Sample a model in auxiliary form and return a trace that reads like the original's.
 
     Rewrites ``model`` with :func:`~pymc_auxform.auxify` (its defaults, or the ``var_names``,
-    ``exclude`` and ``centering`` given here), samples the result with ``pm.sample`` (PyMC's
-    choice of sampler, or ``nuts_sampler=``), and hands the trace to
-    :func:`~pymc_auxform.original_trace`: the posterior holds the original variables in the
-    model's order with their dims and coords, the noise variables are in the
+    ``exclude`` and ``centering`` given here; by default ``centering="auto"`` chooses per
+    variable and element between the auxiliary form and the model as written), samples the
+    result with ``pm.sample`` (PyMC's choice of sampler, or ``nuts_sampler=``), and hands the
+    trace to :func:`~pymc_auxform.original_trace`: the posterior holds the original variables
+    in the model's order with their dims and coords, the noise variables are in the
     ``"auxiliary_noise"`` group, and the report is stored as JSON in the trace's attrs, so
     ``pymc_auxform.report(trace)`` and ``original_trace`` work on it after a netcdf round trip.
 
@@ -44,8 +45,9 @@ def sample(
         ``centering`` must not be given).
     var_names, exclude, centering : optional
         Passed to :func:`~pymc_auxform.auxify` when given: which variables to rewrite, which to
-        leave, and the partial centering. (``var_names`` is auxify's, not ``pm.sample``'s: the
-        trace always holds every original variable.)
+        leave, and the partial centering (auxify's default ``"auto"`` when not given;
+        ``centering=0.0`` for the pure rewrite). (``var_names`` is auxify's, not
+        ``pm.sample``'s: the trace always holds every original variable.)
     **pm_sample_kwargs
         Passed to ``pm.sample`` as they are: ``draws``, ``tune``, ``chains``, ``random_seed``,
         ``nuts_sampler``, ``target_accept``, ``progressbar``, ...
@@ -75,7 +77,7 @@ def sample(
             idata = pax.sample(random_seed=1)
         idata["posterior"]  # mu, tau, theta, as in the model
         idata["auxiliary_noise"]  # mu_eps, tau_eps, theta_eps
-        print(pax.report(idata))  # what was rewritten (read from the trace's attrs)
+        print(pax.report(idata))  # what was rewritten and why (read from the trace's attrs)
     """
     model = pm.modelcontext(model)
     check_sample_kwargs(pm_sample_kwargs)

@@ -30,7 +30,7 @@ def _by_name(model, grad, point):
 
 
 def test_eight_schools_logp_equals_hand_written(rng):
-    aux = auxify(eight_schools())
+    aux = auxify(eight_schools(), centering=0.0)
     oracle = eight_schools(noncentered=True)
     logp_aux, logp_oracle = aux.compile_logp(), oracle.compile_logp()
     dlogp_aux, dlogp_oracle = aux.compile_dlogp(), oracle.compile_dlogp()
@@ -50,7 +50,7 @@ def test_eight_schools_logp_equals_hand_written(rng):
 
 def test_structure_names_dims_coords_survive():
     original = eight_schools()
-    aux = auxify(original)
+    aux = auxify(original, centering=0.0)
     assert {v.name for v in aux.deterministics} == {"mu", "tau", "theta"}
     assert {v.name for v in aux.free_RVs} == {"mu_eps", "tau_eps", "theta_eps"}
     assert aux.named_vars_to_dims["theta"] == ("school",)
@@ -67,7 +67,7 @@ def test_structure_names_dims_coords_survive():
 def test_input_model_is_not_modified():
     original = eight_schools()
     before = model_fingerprint(original)
-    auxify(original)
+    auxify(original, centering=0.0)
     after = model_fingerprint(original)
     assert before[:-1] == after[:-1]
     assert before[-1] == after[-1]
@@ -87,7 +87,7 @@ def test_eight_schools_divergences_vanish():
     )
     with eight_schools():
         centered = pm.sample(**kwargs)
-    with auxify(eight_schools()):
+    with auxify(eight_schools(), centering=0.0):
         aux = pm.sample(**kwargs)
     div_centered = int(centered.sample_stats.diverging.sum())
     div_aux = int(aux.sample_stats.diverging.sum())
@@ -100,7 +100,7 @@ def test_eight_schools_divergences_vanish():
 
 
 def test_posterior_predictive_and_log_likelihood_on_auxified_model():
-    aux = auxify(eight_schools())
+    aux = auxify(eight_schools(), centering=0.0)
     with aux:
         idata = pm.sample(
             draws=50,
@@ -127,7 +127,7 @@ def test_data_deterministics_potentials_and_set_data():
         mean = pm.Deterministic("mean", a + b * xd, dims="obs")
         pm.Potential("pen", -(b**2))
         pm.Normal("y", mean, 0.5, observed=2 * x, dims="obs", shape=xd.shape)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     assert {v.name for v in aux.deterministics} >= {"mean", "a", "b"}
     assert [p.name for p in aux.potentials] == ["pen"]
     point = {"a_eps": 0.3, "s_log__": -0.2, "b_eps": 0.7}
@@ -148,11 +148,11 @@ def test_var_names_exclude_and_report():
         tau = pm.HalfCauchy("tau", 5)
         k = pm.Poisson("k", 3)
         pm.Normal("theta", mu + k, tau, shape=4)
-    aux = auxify(m, var_names=["theta", m["mu"]])
+    aux = auxify(m, var_names=["theta", m["mu"]], centering=0.0)
     assert {r.name for r in report(aux).rewritten} == {"theta", "mu"}
     assert "tau" in {v.name for v in aux.free_RVs}
 
-    aux = auxify(m, exclude="tau")
+    aux = auxify(m, exclude="tau", centering=0.0)
     rep = report(aux)
     assert {r.name for r in rep.rewritten} == {"mu", "theta"}
     reasons = {lft.name: lft.reason for lft in rep.left}
@@ -172,7 +172,7 @@ def test_new_model_keeps_the_original_order():
         pm.Poisson("k", 3.0)  # left (discrete)
         c = pm.Normal("c", w * ab, b)
         pm.Normal("y", c, 1.0, observed=0.1)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     assert list(aux.named_vars) == ["w", "a_eps", "a", "b_eps", "b", "ab", "k", "c_eps", "c", "y"]
     assert [v.name for v in aux.value_vars] == ["a_eps", "b_eps_log__", "k", "c_eps"]
     assert [v.name for v in aux.deterministics] == ["a", "b", "ab", "c"]
@@ -185,7 +185,7 @@ def test_noise_name_clash_is_resolved_not_overwritten():
         z = pm.Normal("z", 0, s)
         pm.Deterministic("z_eps", 2 * z)
     with pytest.warns(UserWarning, match="z_eps"):
-        aux = auxify(m)
+        aux = auxify(m, centering=0.0)
     assert report(aux).noise_names["z"] == ("z_eps_1",)
     draws = pm.draw([aux["z"], aux["z_eps"]], draws=5, random_seed=1)
     np.testing.assert_allclose(draws[1], 2 * draws[0])
@@ -245,7 +245,7 @@ def test_other_bad_input():
         auxify(m, centering={"zz": 0.5})
     with pm.Model() as with_init:  # initial values are kept (mapped to the noise, a = 2 * a_eps)
         pm.Normal("a", 0, 2, initval=1.0)
-    np.testing.assert_allclose(auxify(with_init).initial_point()["a_eps"], 0.5)
+    np.testing.assert_allclose(auxify(with_init, centering=0.0).initial_point()["a_eps"], 0.5)
     with pytest.raises(ValueError, match="not made by pymc_auxform.auxify"):
         report(m)
 
@@ -253,7 +253,7 @@ def test_other_bad_input():
 def test_unsupported_variables_are_left_and_listed():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        aux = auxify(small_model())
+        aux = auxify(small_model(), centering=0.0)
     reasons = {lft.name: lft.reason for lft in report(aux).left}
     assert "no auxiliary form" in reasons["c"]
     assert "discrete" in reasons["k"]

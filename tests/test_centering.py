@@ -54,7 +54,8 @@ def test_informative_model_keeps_data_rich_latents_centered():
     assert np.all(np.asarray(lam) > 0.8)
     left = {lft.name: lft for lft in report(aux).left}
     assert "kept centered" in left["alpha"].reason and "info ratio" in left["alpha"].why
-    assert "constant parameters" in left["mu"].why  # a root: any rewrite only rescales it
+    mu = report(aux).centering.decisions["mu"]  # a root: any affine form only rescales it
+    assert mu.lam == 0.0 and "constant parameters" in mu.why() and "mu" not in left
     assert "why (centering='auto')" in str(report(aux))
 
 
@@ -68,7 +69,7 @@ def test_eight_schools_auxifies_theta():
 
 def test_mixed_model_chooses_per_group_and_is_the_same_model():
     model = mixed_model()
-    aux = auxify(model, centering="auto")
+    aux = auxify(model, var_names=["alpha"], centering="auto")  # the roots as written
     lam = report(aux).centering.decisions["alpha"].lam
     assert np.all(lam[:3] > 0.8) and np.all(lam[3:] < 0.5)
 
@@ -131,6 +132,55 @@ def test_deep_model_information_flows_through_the_chain():
     assert np.sum(choice.decisions["z_1"].likelihood_info) > np.sum(
         choice.decisions["z_2"].likelihood_info
     )
+
+
+def informative_model():
+    """Twenty groups of fifty rows: the data pin each group's intercept down."""
+    return varying_intercepts(*simulate_hierarchical(20, 50, seed=1))
+
+
+def _choices(aux):
+    """Per variable: its chosen lam (array) and whether auxify rewrote it."""
+    rep = report(aux)
+    rewritten = {r.name for r in rep.rewritten}
+    return {
+        name: (np.asarray(d.lam), name in rewritten) for name, d in rep.centering.decisions.items()
+    }
+
+
+@pytest.mark.parametrize("build", [eight_schools, informative_model])
+def test_default_is_auto(build):
+    default, auto = auxify(build()), auxify(build(), centering="auto")
+    assert report(default).centering is not None  # the default ran the choice
+    chosen, expected = _choices(default), _choices(auto)
+    assert chosen.keys() == expected.keys() == {rv.name for rv in build().free_RVs}
+    for name, (lam, rewritten) in expected.items():  # deterministic (seeded): equal, not close
+        np.testing.assert_array_equal(chosen[name][0], lam)
+        assert chosen[name][1] == rewritten
+    assert report(default).all_noise_names == report(auto).all_noise_names
+    assert "why (centering='auto')" in str(report(default))
+
+
+def test_default_keeps_data_rich_intercepts_centered_and_auxifies_eight_schools():
+    rich = report(auxify(informative_model()))
+    lam = np.asarray(rich.centering.decisions["alpha"].lam)
+    assert np.all(lam > 0.5)  # closer to the model as written than to the auxiliary form
+    assert "info ratio" in str(rich) and not {"mu", "tau"} & {v.name for v in rich.left}
+    assert rich.centering.decisions["mu"].lam == rich.centering.decisions["tau"].lam == 0.0
+    poor = report(auxify(eight_schools()))  # theta auxiliary, roots standardized: the pure rewrite
+    pure = report(auxify(eight_schools(), centering=0.0))
+    assert [r.name for r in poor.rewritten] == [r.name for r in pure.rewritten]
+    assert poor.all_noise_names == pure.all_noise_names and not poor.left
+
+
+@pytest.mark.parametrize("build", [eight_schools, informative_model])
+def test_centering_zero_is_still_the_pure_rewrite(build):
+    model = build()
+    rep = report(auxify(model, centering=0.0))
+    assert rep.centering is None and "why (centering=" not in str(rep)  # no choice was run
+    assert sorted(r.name for r in rep.rewritten) == sorted(rv.name for rv in model.free_RVs)
+    assert all(r.lam_min == r.lam_max == 0.0 for r in rep.rewritten)
+    assert sorted(rep.all_noise_names) == sorted(f"{rv.name}_eps" for rv in model.free_RVs)
 
 
 def test_nothing_to_choose():

@@ -134,12 +134,17 @@ def _exact_information_and_flag(self):
     return _exact_information(self)
 
 
-def test_roots_with_constant_parameters_are_kept_as_written():
+def test_roots_with_constant_parameters_are_standardized_when_affine():
     choice = choose_centering(funnel())
-    assert choice.decisions["v"].lam == 1.0 and "constant parameters" in choice.decisions["v"].why()
+    assert choice.decisions["v"].lam == 0.0 and "constant parameters" in choice.decisions["v"].why()
     assert choice.decisions["x"].lam == 0.0  # no data: the auxiliary form
-    left = {v.name for v in report(auxify(funnel(), centering="auto")).left}
-    assert "v" in left
+    assert not report(auxify(funnel(), centering="auto")).left
+    rng = np.random.default_rng(0)
+    with pm.Model() as model:  # a root with coupled elements: the pilot decides, from the data
+        w = pm.GaussianRandomWalk("w", sigma=0.1, init_dist=pm.Normal.dist(0, 1), steps=29)
+        pm.Normal("y", w[:, None], 0.01, observed=np.cumsum(rng.normal(0, 0.1, 30))[:, None] + 0.0)
+    walk = choose_centering(model).decisions["w"]
+    assert walk.lam == 1.0 and "constant parameters" not in walk.why()  # data-rich: as written
 
 
 def test_failed_pilot_warns_and_keeps_the_model_as_written(monkeypatch):
@@ -149,7 +154,8 @@ def test_failed_pilot_warns_and_keeps_the_model_as_written(monkeypatch):
     monkeypatch.setattr(pilot_module.Pilot, "move", fail)
     with pytest.warns(UserWarning, match="pilot failed"):
         choice = choose_centering(eight_schools())
-    assert choice.failed and all(np.all(d.lam == 1) for d in choice.decisions.values())
+    assert choice.failed and np.all(choice.decisions["theta"].lam == 1)  # what the pilot decides
+    assert choice.decisions["mu"].lam == 0.0  # roots are decided without the pilot
     assert "pilot failed" in str(choice)
 
 

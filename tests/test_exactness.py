@@ -34,7 +34,7 @@ def hierarchical_truncated(lower=0.0, upper=None, shape=8):
 )
 def test_truncated_normal_one_bound_is_finite_and_exact(lower, upper):
     m = hierarchical_truncated(lower, upper, shape=3)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     assert "z" in [r.name for r in report(aux).rewritten]
     assert np.isfinite(aux.compile_logp(mode=CHECKED)(aux.initial_point()))
     assert assert_change_of_variables(m, aux, n_points=6) >= 3
@@ -60,7 +60,7 @@ def test_truncated_normal_far_tails_are_finite_with_gradients():
 
 def test_truncated_normal_prior_matches():
     m = hierarchical_truncated(0.0, None, shape=2)
-    assert_same_prior(m, auxify(m), ["z"], draws=1500)
+    assert_same_prior(m, auxify(m, centering=0.0), ["z"], draws=1500)
 
 
 # --- 2. parameter constraints --------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_negative_scale_is_rejected_like_the_original():
         s = pm.Normal("s", 1, 1)
         mu = pm.Normal("mu", 0, 1)
         pm.Normal("z", mu, s)
-    aux = auxify(m, exclude=["s"])
+    aux = auxify(m, exclude=["s"], centering=0.0)
     point = {"s": -1.0, "mu": 0.0, "z_eps": 0.3}
     assert np.isneginf(aux.compile_logp(mode=CHECKED)(point))
     assert np.isneginf(m.compile_logp(mode=CHECKED)({"s": -1.0, "mu": 0.0, "z": 0.3}))
@@ -95,7 +95,7 @@ def test_checks_of_every_form_kind_are_kept(make):
     with pm.Model() as m:
         p = pm.Normal("p", 1.0, 1.0)
         make(p)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     assert "z" in [r.name for r in report(aux).rewritten]
     assert assert_change_of_variables(m, aux, n_points=10) >= 2
 
@@ -108,7 +108,7 @@ def test_uniform_with_latent_bounds_rejects_invalid_points():
         lo = pm.Normal("lo", 0, 1)
         hi = pm.Normal("hi", 1, 1)
         pm.Uniform("u", lo, hi)
-    aux = auxify(m, exclude=["lo", "hi"])
+    aux = auxify(m, exclude=["lo", "hi"], centering=0.0)
     assert np.isneginf(aux.compile_logp(mode=CHECKED)({"lo": 1.0, "hi": 0.0, "u_eps": 0.3}))
     assert assert_change_of_variables(m, aux, n_points=10) >= 2
 
@@ -120,11 +120,11 @@ def test_transform_with_other_bounds_is_not_dropped():
     with pm.Model() as m:
         s = pm.HalfNormal("s", 1)
         pm.Uniform("u", 0, s, default_transform=Interval(0.0, 0.5))
-    assert "transform" in _left(auxify(m))["u"]
+    assert "transform" in _left(auxify(m, centering=0.0))["u"]
     with pm.Model() as m:  # the default transform, given explicitly: rewritten
         s = pm.HalfNormal("s", 1)
         pm.Uniform("u", 0, s)
-    assert "u" in [r.name for r in report(auxify(m)).rewritten]
+    assert "u" in [r.name for r in report(auxify(m, centering=0.0)).rewritten]
 
 
 # --- 5. noise names do not clash with dims -------------------------------------------------
@@ -135,7 +135,7 @@ def test_noise_name_does_not_clash_with_a_dim():
         mu = pm.Normal("mu")
         pm.Normal("theta", mu, 2.0, dims="theta_eps")
     with pytest.warns(UserWarning, match="theta_eps_1"):
-        aux = auxify(m)
+        aux = auxify(m, centering=0.0)
     assert report(aux).rewritten[0].noise == ("theta_eps_1",)
     assert aux.named_vars_to_dims["theta_eps_1"] == ("theta_eps",)
     assert "theta_eps" in aux.coords
@@ -167,7 +167,7 @@ def test_check_bounds_false_behaves_like_the_original():
         s = pm.Normal("s", 1, 1)
         mu = pm.Normal("mu", 0, 1)
         pm.Normal("z", mu, s)
-    aux = auxify(m, exclude=["s"])
+    aux = auxify(m, exclude=["s"], centering=0.0)
     assert aux.check_bounds is False
     # neither model checks sigma > 0: no -inf at s < 0 (the original's log(sigma) is NaN)
     lo = m.compile_logp(mode=CHECKED)({"s": -1.0, "mu": 0.0, "z": -0.3})
@@ -183,7 +183,7 @@ def test_observe_of_a_rewritten_variable_says_observe_the_original():
     with pm.Model() as m:
         mu = pm.Normal("mu")
         pm.Normal("theta", mu, 2.0)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     with pytest.raises(Exception, match="observe the original"):
         observed = pm.observe(aux, {"theta": 1.0})
         observed.compile_logp(mode=CHECKED)(observed.initial_point())
@@ -198,7 +198,7 @@ def test_initvals_are_kept_and_mapped_to_the_noise():
         s = pm.HalfNormal("s", 1, initval=2.0)
         pm.Normal("theta", mu, s, initval=np.array([1.0, -1.0, 3.0]), shape=3)
         pm.LogNormal("w", mu, s, initval=np.array([0.1, 4.0]), shape=2)
-    aux = auxify(m, exclude=["mu"])
+    aux = auxify(m, exclude=["mu"], centering=0.0)
     point = aux.initial_point()
     assert point["mu"] == 0.5
     outs = aux.replace_rvs_by_values([aux["theta"], aux["w"], aux["s"]])
@@ -214,7 +214,7 @@ def test_initval_of_a_multivariate_form_is_dropped_with_a_warning():
         s = pm.HalfNormal("s")
         pm.MvNormal("z", mu=np.zeros(2), cov=s * np.eye(2), initval=np.ones(2))
     with pytest.warns(UserWarning, match="initial value of 'z' was dropped"):
-        aux = auxify(m)
+        aux = auxify(m, centering=0.0)
     assert np.isfinite(aux.compile_logp(mode=CHECKED)(aux.initial_point()))
 
 
@@ -222,7 +222,7 @@ def test_left_reasons_name_user_facing_things():
     with pm.Model() as m:
         a = pm.HalfNormal("a")
         pm.Beta("p", a + 1, 2.0, shape=2)
-    reason = _left(auxify(m))["p"]
+    reason = _left(auxify(m, centering=0.0))["p"]
     assert "'a'" in reason and "{" not in reason and "ExpandDims" not in reason
 
 
@@ -231,6 +231,6 @@ def test_logitnormal_is_rewritten_exactly():
         mu = pm.Normal("mu", 0.0, 2.0)
         s = pm.Normal("s", 1.0, 1.0)  # may be <= 0: the check must be kept
         pm.LogitNormal("p", mu=mu, sigma=s, shape=2)
-    aux = auxify(m, exclude=["s"])
+    aux = auxify(m, exclude=["s"], centering=0.0)
     assert {r.name: r.form for r in report(aux).rewritten} == {"mu": "affine", "p": "logit-affine"}
     assert assert_change_of_variables(m, aux, n_points=8) >= 2

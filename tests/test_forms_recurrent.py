@@ -45,7 +45,7 @@ def grw(*, hand=False, batch=2):
 
 
 def test_grw_innovations_logp_dims_and_report():
-    aux = auxify(grw())
+    aux = auxify(grw(), centering=0.0)
     (row,) = [r for r in report(aux).rewritten if r.name == "z"]
     assert (row.form, row.noise) == ("innovations", ("z_eps",))
     assert aux.named_vars_to_dims["z_eps"] == ("grp", "t")
@@ -56,7 +56,7 @@ def test_grw_innovations_logp_dims_and_report():
 
 def test_grw_prior_matches():
     m = grw(batch=N)
-    assert_same_batched_prior(auxify(m), m, "z")
+    assert_same_batched_prior(auxify(m, centering=0.0), m, "z")
 
 
 def test_random_walk_studentt_innovations_two_noises():
@@ -75,11 +75,11 @@ def test_random_walk_studentt_innovations_two_noises():
             pm.Normal("y", r, 1.0, observed=np.zeros((batch, 5)))
         return m
 
-    aux = auxify(model())
+    aux = auxify(model(), centering=0.0)
     assert report(aux).noise_names["r"] == ("r_init_eps", "r_eps")
     assert_same_logp(aux, model(hand=True))
     m = model(batch=N)
-    assert_same_batched_prior(auxify(m), m, "r")
+    assert_same_batched_prior(auxify(m, centering=0.0), m, "r")
 
 
 # --- AR ---------------------------------------------------------------------------------------
@@ -105,19 +105,19 @@ def ar_model(*, hand=False, batch=2, init=None):
 
 
 def test_ar_logp_equals_unrolled_hand_written():
-    aux = auxify(ar_model())
+    aux = auxify(ar_model(), centering=0.0)
     assert {r.name: r.form for r in report(aux).rewritten}["z"] == "innovations"
     assert_same_logp(aux, ar_model(hand=True))
 
 
 def test_ar_prior_matches():
     m = ar_model(batch=N)
-    assert_same_batched_prior(auxify(m), m, "z")
+    assert_same_batched_prior(auxify(m, centering=0.0), m, "z")
 
 
 def test_ar_non_normal_init_gets_its_own_noise():
     m = ar_model(init=pm.StudentT.dist(nu=4.0, mu=0.0, sigma=2.0), batch=N)
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     assert report(aux).noise_names["z"] == ("z_init_eps", "z_eps")
     assert_same_batched_prior(aux, m, "z")
 
@@ -136,7 +136,7 @@ def _dbn_rename(steps):
 
 def test_dbn_scan_form_logp_equals_hand_written_loop():
     """auxify(DBN written with scan) == the hand-written non-centered loop, point by point."""
-    aux = auxify(dbn(steps=5, latent_dim=3, form="scan"))
+    aux = auxify(dbn(steps=5, latent_dim=3, form="scan"), centering=0.0)
     (row,) = [r for r in report(aux).rewritten if r.name == "z"]
     assert (row.form, row.noise) == ("innovations", ("z_eps",))
     assert aux.named_vars_to_dims["z_eps"] == ("trans", "latent")
@@ -148,7 +148,7 @@ def test_dbn_scan_form_logp_equals_hand_written_loop():
 
 def test_dbn_scan_form_prior_matches():
     m = dbn(steps=4, latent_dim=2, form="scan")
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     a = pm.draw(aux["z"], draws=800, random_seed=1, mode=MODE).reshape(800, -1)
     b = pm.draw(m["z"], draws=800, random_seed=2, mode=MODE).reshape(800, -1)
     for j in range(a.shape[1]):
@@ -180,7 +180,7 @@ def test_scan_with_studentt_steps_and_batch():
     with pm.Model() as m:
         s = pm.HalfNormal("s", 1.0, shape=N)
         pm.CustomDist("w", np.zeros(N), s, dist=_walk_dist("studentt"), shape=(N, 5))
-    aux = auxify(m)
+    aux = auxify(m, centering=0.0)
     assert report(aux).noise_names["w"] == ("w_eps",)
     assert aux["w_eps"].owner.op.name == "t"  # StudentT noise, one per step and element
     assert_same_batched_prior(aux, m, "w")
@@ -190,7 +190,7 @@ def test_scan_step_without_loc_scale_form_is_left():
     with pm.Model() as m:
         s = pm.HalfNormal("s", 1.0)
         pm.CustomDist("w", np.float64(0.5), s, dist=_walk_dist("beta"), shape=5)
-    (left,) = [lft for lft in report(auxify(m)).left if lft.name == "w"]
+    (left,) = [lft for lft in report(auxify(m, centering=0.0)).left if lft.name == "w"]
     assert "Beta" in left.reason
 
 
@@ -243,7 +243,10 @@ def check_dbn_loop_vs_scan(
 ):
     loop, scan = dbn(steps, latent_dim, form="loop"), dbn(steps, latent_dim, form="scan")
     runs = {}
-    for label, model in [("aux_loop", auxify(loop)), ("aux_scan", auxify(scan))]:
+    for label, model in [
+        ("aux_loop", auxify(loop, centering=0.0)),
+        ("aux_scan", auxify(scan, centering=0.0)),
+    ]:
         runs[label] = _posterior(model, draws=draws, tune=tune, seed=seed, sampler=sampler)
     m_loop, se_loop = _z_summary(runs["aux_loop"][0], steps, "loop")
     m_scan, se_scan = _z_summary(runs["aux_scan"][0], steps, "scan")

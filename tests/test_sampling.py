@@ -21,7 +21,7 @@ def _noise_in_attrs(trace) -> list[str]:
 
 def test_sample_from_the_context_reads_like_the_original_model():
     with eight_schools() as original:
-        trace = pax.sample(nuts_sampler="pymc", **FAST)
+        trace = pax.sample(nuts_sampler="pymc", centering=0.0, **FAST)
     assert list(trace["posterior"].data_vars) == ["mu", "tau", "theta"]
     assert trace["posterior"]["theta"].dims == ("chain", "draw", "school")
     assert list(trace["posterior"]["school"].values) == list(original.coords["school"])
@@ -42,7 +42,7 @@ def test_posterior_keeps_the_original_models_order():
         a = pm.Normal("a", 0.0, 2.0)
         pm.Normal("z", 0.0, 1.0)  # already standard: left as it is, a free variable of aux
         pm.Normal("b", a, 1.0)
-        trace = pax.sample(nuts_sampler="pymc", **FAST)
+        trace = pax.sample(nuts_sampler="pymc", centering=0.0, **FAST)
     assert list(trace["posterior"].data_vars) == ["a", "z", "b"]
     assert list(trace[NOISE_GROUP].data_vars) == ["a_eps", "b_eps"]
 
@@ -60,18 +60,18 @@ def test_recurrent_chain_noise_is_listed_in_model_order():
             z = pm.Normal(f"z_{t}", 0.9 * z, 0.5)
         pm.Normal("x", z, 1.0, observed=0.3)
     order = ["z_0", "z_1_eps", "z_2_eps", "z_3_eps"]
-    aux = pax.auxify(chain)
+    aux = pax.auxify(chain, centering=0.0)
     assert [v.name for v in aux.free_RVs] == order
     assert [v.name for v in aux.value_vars] == order
     raw = pm.sample(model=aux, nuts_sampler="pymc", compute_convergence_checks=False, **FAST)
     assert list(raw["posterior"].data_vars) == [*order, "z_1", "z_2", "z_3"]
-    trace = pax.sample(chain, nuts_sampler="pymc", **FAST)
+    trace = pax.sample(chain, nuts_sampler="pymc", centering=0.0, **FAST)
     assert list(trace["posterior"].data_vars) == ["z_0", "z_1", "z_2", "z_3"]
     assert list(trace[NOISE_GROUP].data_vars) == order[1:]
 
 
 def test_auxify_options_pass_through():
-    trace = pax.sample(eight_schools(), exclude="tau", nuts_sampler="pymc", **FAST)
+    trace = pax.sample(eight_schools(), exclude="tau", centering=0.0, nuts_sampler="pymc", **FAST)
     assert _noise_in_attrs(trace) == ["mu_eps", "theta_eps"]
     assert list(trace["posterior"].data_vars) == ["mu", "tau", "theta"]
     trace = pax.sample(eight_schools(), var_names=["theta"], nuts_sampler="pymc", **FAST)
@@ -80,14 +80,26 @@ def test_auxify_options_pass_through():
 
 @pytest.mark.skipif(importlib.util.find_spec("nutpie") is None, reason="nutpie not installed")
 def test_sample_with_nutpie():
-    trace = pax.sample(eight_schools(), nuts_sampler="nutpie", **FAST)
+    trace = pax.sample(eight_schools(), nuts_sampler="nutpie", centering=0.0, **FAST)
     assert trace["posterior"].attrs["inference_library"] == "nutpie"
     assert list(trace["posterior"].data_vars) == ["mu", "tau", "theta"]
     assert set(trace[NOISE_GROUP].data_vars) == {"mu_eps", "tau_eps", "theta_eps"}
 
 
+def test_sample_uses_auxifys_default_auto_centering():
+    """pax.sample(model) is auxify(model) (centering="auto"), then pm.sample: same choices."""
+    trace = pax.sample(eight_schools(), nuts_sampler="pymc", **FAST)
+    expected = pax.report(pax.auxify(eight_schools()))
+    rep = pax.report(trace)  # read back from the trace's attrs
+    assert "why (centering='auto')" in str(rep)
+    assert rep.all_noise_names == expected.all_noise_names
+    assert [v.name for v in rep.left] == [v.name for v in expected.left]
+    assert set(trace[NOISE_GROUP].data_vars) == set(expected.all_noise_names)
+    assert list(trace["posterior"].data_vars) == ["mu", "tau", "theta"]
+
+
 def test_an_auxified_model_is_sampled_as_it_is():
-    aux = pax.auxify(eight_schools())
+    aux = pax.auxify(eight_schools(), centering=0.0)
     trace = pax.sample(aux, nuts_sampler="pymc", **FAST)
     assert set(trace["posterior"].data_vars) == {"mu", "tau", "theta"}
     with pytest.raises(ValueError, match="already auxified"):

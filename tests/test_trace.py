@@ -22,7 +22,7 @@ SAMPLE = dict(
 @pytest.fixture(scope="module")
 def run():
     original = eight_schools()
-    aux = auxify(original)
+    aux = auxify(original, centering=0.0)
     with aux:
         idata = pm.sample(**SAMPLE, compute_convergence_checks=False)
     return original, aux, idata
@@ -109,7 +109,7 @@ def test_check_handoff_names_missing_variables(run):
 def test_bad_input():
     original = eight_schools()
     with pytest.raises(TypeError, match="DataTree"):
-        original_trace({"posterior": None}, auxify(original))
+        original_trace({"posterior": None}, auxify(original, centering=0.0))
     empty = xr.DataTree()
     with pytest.raises(ValueError, match=r"not made by pymc_auxform\.auxify"):
         original_trace(empty, original)
@@ -182,7 +182,7 @@ def test_report_reads_the_trace(run):
 
 
 def test_original_trace_after_pm_do_on_the_aux_model():
-    aux = auxify(eight_schools())
+    aux = auxify(eight_schools(), centering=0.0)
     fixed = pm.do(aux, {"tau_eps": 0.5})  # tau = 5 * 0.5: an intervention on the noise
     with fixed:
         idata = pm.sample(**SAMPLE, compute_convergence_checks=False)

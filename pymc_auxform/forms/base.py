@@ -155,7 +155,8 @@ class Form:
             hi = pm.HalfNormal("hi", 2.0)
             pm.Uniform("z", 0.0, hi, shape=3)
 
-        print(report(auxify(model)))  # z: affine, z = hi * z_eps, z_eps ~ Uniform(0, 1)
+        # the pure rewrite shows the form: z: affine, z = hi * z_eps, z_eps ~ Uniform(0, 1)
+        print(report(auxify(model, centering=0.0)))
     """
 
     kind: ClassVar[str] = "form"
@@ -219,7 +220,8 @@ class LocScaleForm(Form):
             mu = pm.Normal("mu", 0.0, 5.0)
             pm.SkewNormal("z", mu=mu, sigma=2.0, alpha=3.0, shape=4)
 
-        print(report(auxify(model)))  # z: affine, z = mu + 2 * z_eps, z_eps ~ SkewNormal(0, 1, 3)
+        # the pure rewrite: z = mu + 2 * z_eps, z_eps ~ SkewNormal(0, 1, 3)
+        print(report(auxify(model, centering=0.0)))
     """
 
     kind = "affine"
@@ -283,7 +285,8 @@ class ScaleForm(Form):
             lo = pm.HalfNormal("lo", 2.0)
             pm.Pareto("z", alpha=3.0, m=lo)
 
-        print(report(auxify(model)))  # z: scale, z = lo * z_eps, z_eps ~ Pareto(3, 1)
+        # the pure rewrite shows the form: z: scale, z = lo * z_eps, z_eps ~ Pareto(3, 1)
+        print(report(auxify(model, centering=0.0)))
     """
 
     kind = "scale"

@@ -176,7 +176,7 @@ class IcdfForm(Form):
             p = pm.Uniform("p", 0, a)
             w = pm.Truncated("w", pm.Gamma.dist(2, 1), lower=p, upper=p + 3)
 
-        print(report(auxify(m)))  # p and w: form "icdf"
+        print(report(auxify(m, centering=0.0)))  # p and w: form "icdf"
     """
 
     summary = (

@@ -86,7 +86,7 @@ class MvNormalForm(Form):
             s = pm.HalfNormal("s")
             z = pm.MvNormal("z", mu=np.zeros(3), cov=s**2 * np.eye(3), shape=(4, 3))
 
-        aux = auxify(m)  # z = chol(cov) @ z_eps, z_eps ~ N(0, I) with shape (4, 3)
+        aux = auxify(m, centering=0.0)  # z = chol(cov) @ z_eps, z_eps ~ N(0, I) with shape (4, 3)
     """
 
     summary = "z = mu + chol(cov) @ eps, eps ~ Normal(0, I)"
@@ -116,7 +116,7 @@ class MvStudentTForm(Form):
             s = pm.HalfNormal("s")
             z = pm.MvStudentT("z", nu=4, mu=np.zeros(2), scale=s * np.eye(2))
 
-        aux = auxify(m)
+        aux = auxify(m, centering=0.0)  # z = chol(s * I) @ z_eps, z_eps ~ MvStudentT(4, 0, I)
     """
 
     summary = "z = mu + chol(scale) @ eps, eps ~ MvStudentT(nu, 0, I)"
@@ -147,7 +147,7 @@ class ZeroSumNormalForm(Form):
             s = pm.HalfNormal("s")
             a = pm.ZeroSumNormal("a", sigma=s, dims="g")
 
-        aux = auxify(m)  # a = s * a_eps, a_eps ~ ZeroSumNormal(1), dims "g"
+        aux = auxify(m, centering=0.0)  # a = s * a_eps, a_eps ~ ZeroSumNormal(1), dims "g"
     """
 
     summary = "z = sigma * eps, eps ~ ZeroSumNormal(1)"

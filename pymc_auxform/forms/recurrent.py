@@ -126,7 +126,7 @@ class RandomWalkForm(Form):
             s = pm.HalfNormal("s")
             z = pm.GaussianRandomWalk("z", sigma=s, init_dist=pm.Normal.dist(0, 1), steps=50)
 
-        aux = auxify(m)  # z = cumsum([z_eps[0], s * z_eps[1:]])
+        aux = auxify(m, centering=0.0)  # z = cumsum([z_eps[0], s * z_eps[1:]])
     """
 
     summary = "z = cumsum([g0(eps_0), g(eps_1..T)]) (g0, g: forms of init_dist and innovations)"
@@ -233,7 +233,7 @@ class ARForm(Form):
             s = pm.HalfNormal("s")
             z = pm.AR("z", rho=[rho], sigma=s, init_dist=pm.Normal.dist(0, 1), steps=100)
 
-        aux = auxify(m)  # z is a scan of z_eps
+        aux = auxify(m, centering=0.0)  # z is a scan of z_eps
     """
 
     summary = "z_t = rho_0 + sum_i rho_i z_{t-i} + sigma * eps_t (a scan), eps ~ Normal(0, 1)"

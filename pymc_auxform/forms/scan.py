@@ -268,7 +268,7 @@ class ScanForm(Form):
             s = pm.HalfNormal("s")
             z = pm.CustomDist("z", 0.0, s, dist=walk, shape=20)
 
-        aux = auxify(m)  # z = scan of z_eps, z_eps ~ N(0, 1) with shape (20,)
+        aux = auxify(m, centering=0.0)  # z = scan of z_eps, z_eps ~ N(0, 1) with shape (20,)
     """
 
     summary = (

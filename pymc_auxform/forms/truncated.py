@@ -149,7 +149,7 @@ class TruncatedNormalForm(Form):
             tau = pm.HalfNormal("tau", 1)
             pm.TruncatedNormal("z", mu=mu, sigma=tau, lower=0.0, shape=8)
 
-        aux = auxify(m)  # z = mu + tau * Phi^-1(Phi(a) + Phi(z_eps) (1 - Phi(a)))
+        aux = auxify(m, centering=0.0)  # z = mu + tau * Phi^-1(Phi(a) + Phi(z_eps) (1 - Phi(a)))
     """
 
     kind = "icdf"

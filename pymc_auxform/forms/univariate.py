@@ -211,7 +211,7 @@ class LogNormalForm(Form):
             mu = pm.Normal("mu", 0.0, 5.0)
             pm.LogNormal("z", mu=mu, sigma=0.5)
 
-        aux = auxify(m)  # z = exp(mu + 0.5 * z_eps), z_eps ~ Normal(0, 1)
+        aux = auxify(m, centering=0.0)  # z = exp(mu + 0.5 * z_eps), z_eps ~ Normal(0, 1)
     """
 
     kind = "log-affine"
@@ -248,7 +248,7 @@ class LogitNormalForm(Form):
             mu = pm.Normal("mu", 0.0, 2.0)
             pm.LogitNormal("p", mu=mu, sigma=0.5, shape=3)
 
-        aux = auxify(m)  # p = expit(mu + 0.5 * p_eps), p_eps ~ Normal(0, 1)
+        aux = auxify(m, centering=0.0)  # p = expit(mu + 0.5 * p_eps), p_eps ~ Normal(0, 1)
     """
 
     kind = "logit-affine"

@@ -87,7 +87,7 @@ def varying_intercepts(
 
         group, y = simulate_hierarchical(n_groups=20, obs_per_group=3, seed=0)
         model = varying_intercepts(group, y, sigma=None)
-        print(report(auxify(model)))  # mu, tau, alpha and sigma rewritten
+        print(report(auxify(model)))  # alpha partially centered; mu, tau, sigma standardized
     """
     n_groups = int(group.max()) + 1
     with pm.Model(coords={"group": np.arange(n_groups), "obs_id": np.arange(y.size)}) as model:
@@ -148,7 +148,7 @@ def radon_style(
         from pymc_auxform.reference_models import radon_style
 
         model = radon_style("predictor", n_rows=919, n_groups=85, seed=1)
-        aux = auxify(model, centering="auto")
+        aux = auxify(model)  # centering="auto": lam per county
     """
     if kind not in RADON_KINDS:
         raise ValueError(f"kind must be one of {RADON_KINDS}, got {kind!r}.")
