@@ -6,7 +6,8 @@ import numpy as np
 import pytensor.tensor as pt
 
 from pymc.logprob.rewriting import early_measurable_ir_rewrites_db
-from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.raise_op import Assert
 from pytensor.tensor import TensorVariable
@@ -107,7 +108,7 @@ class LamShapeCheck(Assert):
 
 
 @node_rewriter([LamShapeCheck])
-def drop_lam_shape_check(fgraph, node):
+def drop_lam_shape_check(fgraph: FunctionGraph, node: Apply) -> list[Variable]:
     """Remove a :class:`LamShapeCheck` from a log density's graph (registered with PyMC)."""
     return [node.inputs[0]]
 
