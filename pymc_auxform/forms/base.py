@@ -21,6 +21,7 @@ from pymc_auxform._noise import standard_noise
 from pymc_auxform._util import is_zero_lam
 from pymc_auxform.forms.graph import (
     batch_shape,
+    check_lam_shape,
     dist_params,
     is_constant_value,
     is_standard_normal,
@@ -244,9 +245,9 @@ class LocScaleForm(Form):
             # built once per family, parameters and size, then copied: pm.<Dist>.dist is slow
             eps = standard_noise(lambda: self.noise(0.0, 1.0, other, size), type(self), other, size)
             return AuxParts([Noise(eps)], lambda e: loc + scale * e)
-        lam, up, down = scale_powers(scale, lam, rv)
-        eta = self.noise(lam * loc, up, other, size)
-        return AuxParts([Noise(eta)], lambda e: loc + down * (e - lam * loc), detail="partial")
+        lam_t, up, down = scale_powers(scale, lam, rv)
+        eta = self.noise(*check_lam_shape(rv, lam, lam_t * loc, up), other, size)
+        return AuxParts([Noise(eta)], lambda e: loc + down * (e - lam_t * loc), detail="partial")
 
 
 class ScaleForm(Form):
@@ -309,7 +310,8 @@ class ScaleForm(Form):
             eps = standard_noise(lambda: self.noise(1.0, other, size), type(self), other, size)
             return AuxParts([Noise(eps)], lambda e: scale * e)
         _, up, down = scale_powers(scale, lam, rv)
-        eta = self.noise(up, other, size)
+        (checked,) = check_lam_shape(rv, lam, up)
+        eta = self.noise(checked, other, size)
         return AuxParts([Noise(eta)], lambda e: down * e, detail="partial")
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from pytensor.graph.basic import Constant, Variable
+from pymc.logprob.rewriting import early_measurable_ir_rewrites_db
+from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.raise_op import Assert
 from pytensor.tensor import TensorVariable
 from pytensor.tensor.exceptions import NotScalarConstantError
@@ -88,30 +91,86 @@ def is_constant_value(var: Variable, value: float) -> bool:
 
 
 def lam_tensor(lam, rv: TensorVariable) -> TensorVariable:
-    """A centering ``lam`` as a tensor; per element, with a clear error if ``rv``'s shape changes.
+    """A centering ``lam`` as a constant of ``rv``'s dtype (scalar or per element).
+
+    The constant carries no shape check: the noise's parameters do (:func:`check_lam_shape`).
+    """
+    return pt.as_tensor(np.asarray(lam, dtype=rv.dtype))
+
+
+class LamShapeCheck(Assert):
+    """An ``Assert`` that a variable still has the shape of its per-element centering.
+
+    It guards the noise's parameters: it fires wherever the noise is drawn or its initial point
+    is computed, and :func:`drop_lam_shape_check` removes it from log densities (see
+    :func:`check_lam_shape`).
+    """
+
+
+@node_rewriter([LamShapeCheck])
+def drop_lam_shape_check(fgraph: FunctionGraph, node: Apply) -> list[Variable]:
+    """Remove a :class:`LamShapeCheck` from a log density's graph (registered with PyMC)."""
+    return [node.inputs[0]]
+
+
+early_measurable_ir_rewrites_db.register("drop_lam_shape_check", drop_lam_shape_check, "basic")
+
+
+def check_lam_shape(rv: TensorVariable, lam, *params: Variable) -> tuple[Variable, ...]:
+    """``params`` of ``rv``'s noise, checked against the shape of a per-element ``lam``.
 
     A per-element ``lam`` is fixed for the shape the variable had when it was rewritten; after
-    ``pm.set_data`` changes that shape there is no ``lam`` for the new elements, so evaluating the
-    model raises an error that names the variable and says what to do.
+    ``pm.set_data`` changes that shape there is no ``lam`` for the new elements. When ``rv``'s
+    shape is not static, each parameter is wrapped in a :class:`LamShapeCheck` that names the
+    variable and says what to do: it fires where the noise is drawn or its initial point (or
+    shape) computed, so before any sampling and in prior and posterior predictive draws. PyMC
+    removes it from log densities (:func:`drop_lam_shape_check`), whose compiled functions then
+    take no dim length as input: there, values have the shapes of the initial point, and the
+    constants of static shape cannot silently broadcast against another shape (PyTensor refuses
+    a different length, and a length 1 known only at run time).
+
+    Parameters
+    ----------
+    rv : TensorVariable
+        The univariate random variable being rewritten.
+    lam : float or numpy.ndarray
+        Its centering, scalar or per element.
+    *params : Variable
+        The parameters of the noise that depend on ``lam``.
+
+    Returns
+    -------
+    tuple of Variable
+        ``params``, checked or as given (a scalar ``lam`` or a static shape).
+
+    Examples
+    --------
+    .. code-block:: python
+
+        import numpy as np
+        import pymc as pm
+        import pytensor.tensor as pt
+        from pymc_auxform.forms.graph import check_lam_shape
+
+        n = pt.lscalar("n")
+        z = pm.Normal.dist(0.0, 1.0, size=(n,))
+        z.name = "z"
+        (loc,) = check_lam_shape(z, np.array([0.0, 0.5, 1.0]), pt.zeros(3))
+        loc.eval({n: 3})  # [0, 0, 0]; with n = 4: AssertionError naming 'z'
     """
-    return _checked_like_lam(np.asarray(lam, dtype=rv.dtype), rv)
-
-
-def _checked_like_lam(values: np.ndarray, rv: TensorVariable) -> TensorVariable:
-    """``values`` (shaped like a per-element ``lam``) as a constant, asserting ``rv``'s shape."""
-    lam_t = pt.as_tensor(values)
-    if lam_t.ndim == 0 or static_shape(rv) is not None:
-        return lam_t
+    lam = np.asarray(lam)
+    if lam.ndim == 0 or static_shape(rv) is not None:
+        return params
     shape = batch_shape(rv)
-    shape = [shape[i] for i in range(-lam_t.ndim, 0)]
-    ok = pt.all([pt.eq(s, n) for s, n in zip(shape, values.shape, strict=True) if n != 1])
+    trailing = [shape[i] for i in range(-lam.ndim, 0)]
+    ok = pt.all([pt.eq(s, n) for s, n in zip(trailing, lam.shape, strict=True) if n != 1])
     name = rv.name or "this variable"
-    msg = (
-        f"The centering of {name!r} was given per element for shape {values.shape}, and "
+    check = LamShapeCheck(
+        f"The centering of {name!r} was given per element for shape {lam.shape}, and "
         f"{name!r} now has another shape (after pm.set_data?). Call auxify again on the "
         "original model after changing the data, or give a scalar centering."
     )
-    return Assert(msg)(lam_t, ok)
+    return tuple(check(param, ok) for param in params)
 
 
 def lam_levels(lam) -> tuple[np.ndarray, np.ndarray] | None:
@@ -154,7 +213,7 @@ def scale_powers(
     and costs :math:`2L` powers instead of two per element (and their gradients): a ``pow`` per
     element dominated the gradient of a model with 10,000 groups. Otherwise (a scalar ``lam``, a
     continuous ``lam``, or a scale that varies per element) the powers are taken per element.
-    The constants carry the shape check of :func:`lam_tensor`.
+    The constants carry no shape check (see :func:`check_lam_shape`).
 
     Examples
     --------
@@ -177,7 +236,7 @@ def scale_powers(
     levels, index = found
     levels = np.asarray(levels, dtype=rv.dtype)
     scalar = scale.reshape(()) if scale.ndim else scale
-    index_t = _checked_like_lam(index.astype("int64"), rv)
+    index_t = pt.as_tensor(index.astype("int64"))
     up = (scalar ** pt.as_tensor(levels))[index_t]
     down = (scalar ** pt.as_tensor(1 - levels))[index_t]
     return lam_t, up, down
@@ -194,8 +253,11 @@ def is_standard_normal(rv: Variable) -> bool:
 
 
 __all__ = [
+    "LamShapeCheck",
     "batch_shape",
+    "check_lam_shape",
     "dist_params",
+    "drop_lam_shape_check",
     "is_constant_value",
     "is_standard_normal",
     "lam_levels",

@@ -53,7 +53,7 @@ from pymc_auxform.forms.base import (
     register_form,
     register_named_form,
 )
-from pymc_auxform.forms.graph import scale_powers
+from pymc_auxform.forms.graph import check_lam_shape, scale_powers
 
 
 @dataclass(frozen=True)
@@ -224,11 +224,12 @@ class LogNormalForm(Form):
         if is_zero_lam(lam):
             eps = pm.Normal.dist(size=size)
             return AuxParts([Noise(eps)], lambda e: pt.exp(mu + sigma * e))
-        lam, up, down = scale_powers(sigma, lam, rv)
-        eta = pm.Normal.dist(mu=lam * mu, sigma=up, size=size)
+        lam_t, up, down = scale_powers(sigma, lam, rv)
+        loc, scale = check_lam_shape(rv, lam, lam_t * mu, up)
+        eta = pm.Normal.dist(mu=loc, sigma=scale, size=size)
         return AuxParts(
             [Noise(eta)],
-            lambda e: pt.exp(mu + down * (e - lam * mu)),
+            lambda e: pt.exp(mu + down * (e - lam_t * mu)),
             detail="partial",
         )
 
