@@ -7,7 +7,8 @@ intercept, varying slope, both, group-level predictor; 10^3-10^4 rows, 50-386 gr
 two held-out models (``held_out`` column) that were never looked at while tuning the choice.
 
 Per model and form: min bulk ESS over the original free variables, ESS per 1000 gradients, and
-ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + time of the choice).
+ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + time of the choice),
+each the median over ``--seeds`` sampling seeds (3).
 "Best fixed" is the better of the model as written and ``centering=0.0``, same run.
 
 Run by hand: ``PYTHONPATH=. python benchmarks/bench_centering.py [--quick]``; writes
@@ -61,28 +62,33 @@ def models() -> dict:
     }
 
 
-def run(model: pm.Model, names: list[str], settings: dict, extra: float = 0.0) -> dict:
+def run(model: pm.Model, names: list[str], settings: dict, seeds, extra: float = 0.0) -> dict:
+    """Medians over ``seeds`` of one form's metrics (the runs of each seed under ``"seeds"``)."""
     # An untimed short run first: every form is timed with its compiled code cached, as on a
     # user's second run (otherwise the form compiled last in an earlier benchmark run wins).
     with model:
         pm.sample(**{**settings, "draws": 10, "tune": 10, "chains": 1})
-    start = time.perf_counter()
-    with model:
-        idata = pm.sample(**settings)
-    wall = time.perf_counter() - start
-    m = sampling_metrics(idata, var_names=names).as_dict()
-    m["wall"] = wall
-    m["ess_per_wall"] = m["min_ess_bulk"] / (wall + extra)
-    return m
+    runs = []
+    for seed in seeds:
+        start = time.perf_counter()
+        with model:
+            idata = pm.sample(**settings, random_seed=seed)
+        wall = time.perf_counter() - start
+        m = sampling_metrics(idata, var_names=names).as_dict()
+        m["wall"] = wall
+        m["ess_per_wall"] = m["min_ess_bulk"] / (wall + extra)
+        runs.append(m)
+    keys = ("wall", "min_ess_bulk", "ess_per_wall", "ess_per_grad", "divergences")
+    return {**{k: float(np.median([m[k] for m in runs])) for k in keys}, "seeds": runs}
 
 
-def main(quick: bool, only: list[str] | None, tag: str = "") -> None:
+def main(quick: bool, only: list[str] | None, tag: str = "", n_seeds: int = 3) -> None:
+    seeds = [20131306 + i for i in range(n_seeds)]
     settings = dict(
         draws=300 if quick else 500,
         tune=300 if quick else 500,
         chains=2,
         cores=1,
-        random_seed=20131306,
         progressbar=False,
         compute_convergence_checks=False,
     )
@@ -92,13 +98,13 @@ def main(quick: bool, only: list[str] | None, tag: str = "") -> None:
             continue
         original = build()
         names = [rv.name for rv in original.free_RVs]
-        res = {"written": run(original, names, settings)}
-        res["auxiliary"] = run(auxify(build(), centering=0.0), names, settings)
+        res = {"written": run(original, names, settings, seeds)}
+        res["auxiliary"] = run(auxify(build(), centering=0.0), names, settings, seeds)
         start = time.perf_counter()
         choice = choose_centering(build())
         aux = auxify(build(), centering=choice.lam)
         choose = time.perf_counter() - start
-        res["auto"] = run(aux, names, settings, extra=choose)
+        res["auto"] = run(aux, names, settings, seeds, extra=choose)
         print(name, report(aux), sep="\n", flush=True)
         rows.append(
             {
@@ -117,7 +123,7 @@ def main(quick: bool, only: list[str] | None, tag: str = "") -> None:
             f"choose {choose:.1f}s",
             flush=True,
         )
-        write(rows, settings, tag)
+        write(rows, {**settings, "random_seed": seeds}, tag)
 
 
 def merge(tags: list[str]) -> None:
@@ -171,7 +177,8 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
             "",
             f"Date: {now} UTC. `pm.sample` (nutpie, PyMC's default when installed) {settings}, "
             "each form once untimed first so that its compiled code is cached (a user's second "
-            "run). ESS = min bulk ESS over the "
+            "run), then once per seed; every number is the median over the seeds (the choice is "
+            "seeded and made once). ESS = min bulk ESS over the "
             "original free variables; ESS/s = ESS / (wall time of the whole `pm.sample` call + "
             "time of the choice, for auto). 'written' is the model as the user wrote it "
             "(centered), 'aux' is `centering=0.0`; best fixed = the better of the two. Two cores "
@@ -198,9 +205,10 @@ if __name__ == "__main__":
     parser.add_argument("--only", nargs="*", help="run only these models")
     parser.add_argument("--tag", default="", help="write centering_<tag>.{md,json}")
     parser.add_argument("--merge", nargs="*", help="merge the results of these tags")
+    parser.add_argument("--seeds", type=int, default=3, help="sampling seeds per form")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.merge:
         merge(args.merge)
     else:
-        main(args.quick, args.only, args.tag)
+        main(args.quick, args.only, args.tag, args.seeds)

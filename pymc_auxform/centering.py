@@ -57,21 +57,20 @@ than a scale.
 (the partial form then computes a power per level, not per element); the others (icdf,
 multivariate, recurrent) get 1 (kept centered) when the mean :math:`\lambda` is above 1/2, else
 0. Variables with several noise variables, or whose noise has latent parameters, are left at 0
-(auxiliary). If the pilot fails
-(non-finite density or information), a warning says so and the variables it decides are kept as written.
+(auxiliary). If the pilot fails (non-finite density or information), a warning says so and the
+variables it decides are kept as written.
 
-**Why "auto" is auxify's default** (``benchmarks/results/centering.md`` and
-``centering_per_grad.md``: radon-style suite, eight schools, funnel, DBN, informative, mixed and
-two held-out models; nutpie, 2 x 500 draws). Against the model as written, the question a user
-asks first, it is 2.7x in ESS/s on geometric mean, choice included, and 0.57x at worst, where
-the pure rewrite is 0.10x at worst (informative: 10 times slower than the model as written).
-Per gradient it is 1.62x the better fixed form on geometric mean over six seeds (0.86x at
-worst). Its cost is what keeps it from winning everywhere: the choice takes 0.1-3.9 s, and with
-its compiled code cached a whole ``pm.sample`` call with nutpie takes 1-11 s there, so counting
-it "auto" is 1.02x the better fixed form in ESS/s on geometric mean and 0.55x at worst (small
-models, where the choice is a large share of a short run). ``centering=0.0`` is the pure,
-instant, data-free rewrite, for deep, recurrent and weakly informed hierarchical models where
-the auxiliary form is known to be right.
+**Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
+schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
+of 3 seeds). Against the model as written, the question a user asks first, it is 3.2x in ESS/s
+on geometric mean, choice included, and 0.65x at worst, where the pure rewrite is 0.14x at worst
+(informative: 7 times slower than the model as written). Per gradient it is 1.5x the better
+fixed form on geometric mean and never below it. Its cost is what keeps it from winning
+everywhere: the choice takes 0.1-1.2 s, and with its compiled code cached a whole ``pm.sample``
+call with nutpie takes 1-8 s there, so counting it "auto" is 1.04x the better fixed form in
+ESS/s on geometric mean and 0.54x at worst (small models, where the choice is a large share of a
+short run). ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and
+weakly informed hierarchical models where the auxiliary form is known to be right.
 """
 
 from __future__ import annotations
@@ -324,8 +323,8 @@ def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:
 
 def _fall_back(choice: CenteringChoice, targets, dists, reason: str) -> None:
     warnings.warn(
-        f"centering='auto': the pilot failed ({reason}); the variables it decides are kept as written. "
-        "Pass centering=0.0 for the full auxiliary form, or a dict of lam per variable.",
+        f"centering='auto': the pilot failed ({reason}); the variables it decides are kept as "
+        "written. Pass centering=0.0 for the full auxiliary form, or a dict of lam per variable.",
         UserWarning,
         stacklevel=3,
     )
