@@ -8,11 +8,12 @@ import warnings
 import numpy as np
 
 from pytensor.graph.traversal import applys_between
+from pytensor.scalar.basic import Second
 
 from pymc_auxform import choose_centering
 from pymc_auxform._pilot import Pilot
 from pymc_auxform.centering import _pilot_mode
-from pymc_auxform.reference_models import dbn
+from pymc_auxform.reference_models import dbn, simulate_hierarchical, varying_intercepts
 from pymc_auxform.reporting import AuxformInfo
 from pymc_auxform.rewrite import rewrite_model
 
@@ -69,3 +70,18 @@ def test_estimated_blocks_settle_over_the_pilot_modes():
                 dbn(20, sigma_z=0.5, form="scan"), max_iter=4, random_seed=seed
             )
         assert choice.converged, seed
+
+
+def test_no_elementwise_python_fills_on_big_data():
+    # With Python thunks a `second` (broadcast fill) runs its scalar code once per element: two
+    # thirds of the choice on 10,000 groups. On big data the pilot's mode turns them into allocs.
+    group, y = simulate_hierarchical(n_groups=200, obs_per_group=12, seed=0)  # 2,400 rows
+    model = varying_intercepts(group, y)
+    pilot = _pilot(model)
+    for function in (pilot._objective, pilot._hvp):
+        seconds = [
+            node
+            for node in function.maker.fgraph.apply_nodes
+            if isinstance(getattr(node.op, "scalar_op", None), Second)
+        ]
+        assert not seconds
