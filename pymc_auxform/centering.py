@@ -62,13 +62,13 @@ variables it decides are kept as written.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 3 seeds). Against the model as written, the question a user asks first, it is 3.2x in ESS/s
-on geometric mean, choice included, and 0.65x at worst, where the pure rewrite is 0.14x at worst
+of 3 seeds). Against the model as written, the question a user asks first, it is 3.3x in ESS/s
+on geometric mean, choice included, and 0.81x at worst, where the pure rewrite is 0.14x at worst
 (informative: 7 times slower than the model as written). Per gradient it is 1.5x the better
 fixed form on geometric mean and never below it. Its cost is what keeps it from winning
-everywhere: the choice takes 0.1-1.2 s, and with its compiled code cached a whole ``pm.sample``
-call with nutpie takes 1-8 s there, so counting it "auto" is 1.04x the better fixed form in
-ESS/s on geometric mean and 0.54x at worst (small models, where the choice is a large share of a
+everywhere: the choice takes 0.1-1.1 s, and with its compiled code cached a whole ``pm.sample``
+call with nutpie takes 1-8 s there, so counting it "auto" is 1.11x the better fixed form in
+ESS/s on geometric mean and 0.63x at worst (small models, where the choice is a large share of a
 short run). ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and
 weakly informed hierarchical models where the auxiliary form is known to be right.
 """
