@@ -102,7 +102,7 @@ class LamShapeCheck(Assert):
     """An ``Assert`` that a variable still has the shape of its per-element centering.
 
     It guards the noise's parameters: it fires wherever the noise is drawn or its initial point
-    is computed, and :func:`drop_lam_shape_check` removes it from log densities (see
+    is computed, and ``drop_lam_shape_check`` removes it from log densities (see
     :func:`check_lam_shape`).
     """
 
@@ -124,7 +124,7 @@ def check_lam_shape(rv: TensorVariable, lam, *params: Variable) -> tuple[Variabl
     shape is not static, each parameter is wrapped in a :class:`LamShapeCheck` that names the
     variable and says what to do: it fires where the noise is drawn or its initial point (or
     shape) computed, so before any sampling and in prior and posterior predictive draws. PyMC
-    removes it from log densities (:func:`drop_lam_shape_check`), whose compiled functions then
+    removes it from log densities (``drop_lam_shape_check``), whose compiled functions then
     take no dim length as input: there, values have the shapes of the initial point, and the
     constants of static shape cannot silently broadcast against another shape (PyTensor refuses
     a different length, and a length 1 known only at run time).
