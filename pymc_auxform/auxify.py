@@ -55,7 +55,7 @@ def auxify(
           the ratio of the likelihood information to the prior information of each element's
           noise at a pilot point. Root variables whose parameters are constants
           (``mu ~ N(0, 5)``) are standardized (0): any form only rescales them. The pilot
-          costs from tenths of a second to a few seconds and is deterministic (seeded); the
+          costs from a tenth of a second to a few seconds and is deterministic (seeded); the
           report says why each variable got its :math:`\lambda`, with the numbers. If the pilot
           fails, a warning says so and the variables it would have decided are kept as written.
           The auxiliary form wins on weakly informed hierarchies, funnels and deep or recurrent
@@ -108,9 +108,9 @@ def auxify(
         aux = auxify(centered)  # theta = mu + tau * theta_eps; mu = 5 * mu_eps, ...
         print(report(aux))  # and why: the data say little about each school's theta
         with aux:
-            idata = pm.sample(random_seed=1)  # posterior has mu, tau, theta (+ theta_eps)
+            idata = pm.sample(random_seed=1)  # posterior has mu, tau, theta (+ *_eps)
 
-        pure = auxify(centered, centering=0.0)  # the pure rewrite: mu_eps, tau_eps, theta_eps
+        pure = auxify(centered, centering=0.0)  # the pure rewrite: here the same model
     """
     if model is None:
         model = pm.modelcontext(None)
