@@ -3,7 +3,10 @@
 A per-element centering ``lam`` (as chosen by ``choose_centering``) over thousands of groups with
 a scalar group scale ``tau`` used to take ``tau**lam`` and ``tau**(1 - lam)`` per element, which
 dominated the gradient. The powers are now taken on the distinct values of ``lam`` and gathered
-(:func:`pymc_auxform.forms.graph.scale_powers`). Per model, forms:
+(:func:`pymc_auxform.forms.graph.scale_powers`). With a group-level predictor, the partial form
+written as ``mu + down * (e - lam * mu)`` scattered the per-row gradient to the groups twice
+(PyTensor folded ``mu``'s two gradient terms into a second scatter-add); it is now written as
+``(1 - lam * down) * mu + down * e``, one scatter as in the auxiliary form. Per model, forms:
 
 - ``written``: the model as written (centered);
 - ``auxiliary``: ``auxify(model, centering=0.0)``;
@@ -53,9 +56,15 @@ def radon_10k():
     return radon_style("intercept", 10_000, 386, seed=2)
 
 
+def radon_predictor_10k():
+    """Radon-style varying intercepts around a group-level predictor: 10,000 rows, 386 groups."""
+    return radon_style("predictor", 10_000, 386, seed=5)
+
+
 MODELS = {
     "10,000 groups (~100k rows)": ten_thousand_groups,
     "radon 10k rows / 386 groups": radon_10k,
+    "radon 10k rows / 386 groups, group-level predictor": radon_predictor_10k,
 }
 
 

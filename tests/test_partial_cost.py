@@ -155,3 +155,48 @@ def test_set_data_with_levels_says_what_to_do():
         pm.set_data({"x": np.ones(4)}, coords={"g": range(4)})
     with pytest.raises(Exception, match=r"'z'.*centering"):
         aux.compile_logp(mode=CHECKED)(aux.initial_point())
+
+
+def _scatters(m: pm.Model) -> int:
+    """Scatter-adds (``inc_subtensor`` of any kind) in the compiled log density and gradient."""
+    fn = m.logp_dlogp_function(ravel_inputs=True)._pytensor_function
+    return sum("IncSubtensor" in type(n.op).__name__ for n in fn.maker.fgraph.apply_nodes)
+
+
+def _predictor_model(partial_by_hand=None) -> pm.Model:
+    """Varying intercepts around a group-level predictor, indexed per row in the likelihood.
+    ``partial_by_hand``: lam for a hand-written partial form ``mu + tau**(1-lam) * (e - lam*mu)``
+    (the construction before the gradient was scattered once)."""
+    rng = np.random.default_rng(5)
+    groups, rows = 30, 300
+    idx = rng.integers(groups, size=rows)
+    u = rng.normal(size=groups)
+    with pm.Model() as m:
+        idx = pm.Data("idx", idx)
+        gamma = pm.Normal("gamma", 0.0, 10.0, shape=2)  # scalars: no scatter in either form
+        tau = pm.HalfNormal("tau", 1.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        mu = gamma[0] + gamma[1] * u
+        if partial_by_hand is None:
+            alpha = pm.Normal("alpha", mu, tau, shape=groups)
+        else:
+            lam = pt.as_tensor(partial_by_hand)
+            eta = pm.Normal("eta", lam * mu, tau**lam, shape=groups)
+            alpha = mu + tau ** (1 - lam) * (eta - lam * mu)
+        pm.Normal("y", alpha[idx], sigma, observed=rng.normal(size=rows))
+    return m
+
+
+def test_the_likelihood_gradient_is_scattered_once_in_the_partial_form():
+    """The per-row gradient is scattered to the groups once, as in the auxiliary form: written as
+    ``mu + down * (e - lam * mu)``, PyTensor folded ``mu``'s two gradient terms into a second
+    scatter-add over every row (1.6x the auxiliary form's time per gradient on 10,000 rows with a
+    group-level predictor)."""
+    lam = np.tile([0.0, 0.5, 1.0], 10)
+    base = _predictor_model()
+    aux = auxify(base, centering=0.0)
+    partial = auxify(base, centering={"alpha": lam})
+    assert {r.name: r.form for r in report(partial).rewritten}["alpha"] == "partial"
+    assert _scatters(partial) <= _scatters(aux)
+    # the old construction has the extra scatters: the count would see a regression
+    assert _scatters(_predictor_model(partial_by_hand=lam)) > _scatters(aux)

@@ -247,7 +247,9 @@ class LocScaleForm(Form):
             return AuxParts([Noise(eps)], lambda e: loc + scale * e)
         lam_t, up, down = scale_powers(scale, lam, rv)
         eta = self.noise(*check_lam_shape(rv, lam, lam_t * loc, up), other, size)
-        return AuxParts([Noise(eta)], lambda e: loc + down * (e - lam_t * loc), detail="partial")
+        return AuxParts(
+            [Noise(eta)], lambda e: (1 - lam_t * down) * loc + down * e, detail="partial"
+        )
 
 
 class ScaleForm(Form):

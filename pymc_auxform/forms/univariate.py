@@ -229,7 +229,7 @@ class LogNormalForm(Form):
         eta = pm.Normal.dist(mu=loc, sigma=scale, size=size)
         return AuxParts(
             [Noise(eta)],
-            lambda e: pt.exp(mu + down * (e - lam_t * mu)),
+            lambda e: pt.exp((1 - lam_t * down) * mu + down * e),
             detail="partial",
         )
 
