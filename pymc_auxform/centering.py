@@ -97,6 +97,7 @@ from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
 from pymc_auxform.forms import get_form
 from pymc_auxform.forms.checks import strip_guard
+from pymc_auxform.reporting import AuxReport
 from pymc_auxform.rewrite import resolve_names, rewrite_model
 
 
@@ -185,6 +186,40 @@ def choose_centering(
         print(choice)  # alpha: lam near 1 for the rich groups, near 0 for the poor ones
         aux = auxify(model, centering=choice.lam)  # same as auxify(model, centering="auto")
     """
+    choice, _ = _choose_with_model(
+        model,
+        var_names=var_names,
+        exclude=exclude,
+        method=method,
+        max_iter=max_iter,
+        tol=tol,
+        snap=snap,
+        n_prior_draws=n_prior_draws,
+        colours=colours,
+        random_seed=random_seed,
+        mode=mode,
+    )
+    return choice
+
+
+def _choose_with_model(
+    model: pm.Model | None = None,
+    *,
+    var_names: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
+    method: str = "information",
+    max_iter: int = 10,
+    tol: float = 0.02,
+    snap: float = 0.15,
+    n_prior_draws: int = 200,
+    colours: int = 4,
+    random_seed: int | None = 0,
+    mode: str | Mode | None = None,
+) -> tuple[CenteringChoice, tuple[pm.Model, AuxReport]]:
+    """:func:`choose_centering` (same arguments, same defaults), and the fully auxiliary model
+    the choice was read off, with its report: ``rewrite_model(model, var_names=..., exclude=...)``
+    with every ``lam`` 0. ``auxify`` returns that model when every chosen ``lam`` is 0 rather
+    than rewriting the model a second time."""
     if model is None:
         model = pm.modelcontext(None)
     if not isinstance(model, pm.Model):
@@ -256,7 +291,13 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
             targets.append((r.name, r.noise[0], partial))
     dists = {r.name: r.distribution for r in rep.rewritten}
     choice = CenteringChoice(decisions)
-    if targets:
+    if targets and _without_data(aux, [noise for _, noise, _ in targets]):
+        # the pilot would read r = 0 exactly for each of them, whatever its point: no pilot
+        for name, _, partial in targets:
+            choice.decisions[name] = CenteringDecision(
+                name, 0.0, np.zeros(0), 1.0, partial, dists[name], rule=_NO_DATA_RULE
+            )
+    elif targets:
         rng = np.random.default_rng(seed)
         try:
             _run_pilot(
@@ -265,7 +306,7 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
         except (PilotFailed, FloatingPointError, np.linalg.LinAlgError) as err:
             _fall_back(choice, targets, dists, str(err))
     choice.seconds = time.perf_counter() - start
-    return choice
+    return choice, (aux, rep)
 
 
 def _run_pilot(
@@ -347,6 +388,20 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     inputs = [i for i in inputs if not isinstance(i, Constant)]
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
 
+
+def _without_data(aux: pm.Model, noises: list[str]) -> bool:
+    """Whether no term of the pilot's likelihood (every log density of ``aux`` but the ``noises``'
+    own priors: free and observed variables, potentials) depends on any of the ``noises``. Their
+    likelihood information is then 0 at every point (no observation, potential or other
+    variable's density below them)."""
+    noise_rvs = [aux[noise] for noise in noises]
+    own = set(noise_rvs)
+    terms = [rv.owner.inputs for rv in aux.free_RVs + aux.observed_RVs if rv not in own]
+    graphs = [i for inputs in terms for i in inputs] + list(aux.potentials)
+    return not any(a in own for a in ancestors(graphs))
+
+
+_NO_DATA_RULE = "no data below it (no observation, potential or other density): r = 0"
 
 # Any lam gives an affine map of such a root in the sampler's space (which an adapted diagonal mass
 # matrix undoes): standardized, as by the pure rewrite, so warm-up starts on unit scales.
