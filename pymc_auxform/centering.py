@@ -52,6 +52,13 @@ hurt on eight schools). Roots with constant parameters but coupled elements (a r
 multivariate normal) are decided by the pilot like any other variable: their form changes more
 than a scale.
 
+**No data below.** When no target's noise reaches any density but its own prior (no
+observation, potential or other variable's density below it, the funnel's ``x``), every
+:math:`r` is exactly 0 whatever the pilot point: they get :math:`\lambda = 0` and no pilot is
+built. When some target has data, all of them go through the pilot as before (its point, probes
+and random draws depend on the whole set). When every :math:`\lambda` is 0, ``auxify`` returns
+the fully auxiliary model the pilot was built on (the pure rewrite) instead of rewriting again.
+
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
 :math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
 (the partial form then computes a power per level, not per element); the others (icdf,
