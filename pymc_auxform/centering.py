@@ -321,7 +321,7 @@ def _run_pilot(
 ):
     noises = [noise for _, noise, _ in targets]
     pilot = Pilot(aux, model, targets, rng, mode, colours)
-    prior = {noise: noise_information(aux, noise, n_draws, rng, mode) for noise in noises}
+    prior = {n: noise_information(aux, n, n_draws, rng, mode, pilot.point) for n in noises}
     lams = {noise: np.zeros(pilot.shapes[noise]) for noise in noises}
     with np.errstate(all="ignore"):
         seed = pilot.start(prior)
