@@ -162,6 +162,7 @@ def _auxify_auto(model, wanted, excluded, free_names) -> pm.Model:
 
 
 def _is_scalar_zero(lam) -> bool:
+    """A decision of exactly 0 (per-element decisions that all agree are already one float)."""
     return np.ndim(lam) == 0 and float(lam) == 0.0
 
 
