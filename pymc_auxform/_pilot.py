@@ -77,6 +77,7 @@ class Pilot(ProfileSearch):
     def __init__(self, aux, model, targets, rng, mode, colours: int = 4):
         self.aux = aux
         point = aux.initial_point(random_seed=int(rng.integers(2**31)))
+        self.point = point
         values = aux.value_vars
         noise_values = {noise: aux.rvs_to_values[aux[noise]] for _, noise, _ in targets}
         self.shapes = {noise: point[v.name].shape for noise, v in noise_values.items()}
@@ -252,10 +253,13 @@ class Pilot(ProfileSearch):
         return slopes
 
 
-def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> float:
+def noise_information(
+    aux: pm.Model, noise: str, n_draws: int, rng, mode, point: dict | None = None
+) -> float:
     """Fisher information of a noise variable in its value (sampler) coordinates: the mean over
     draws of minus its log density's second derivative (1 for a standard Normal). The noise's
-    log density is elementwise, so one reverse-over-reverse pass gives every element's."""
+    log density is elementwise, so one reverse-over-reverse pass gives every element's.
+    ``point``: an initial point of ``aux`` (the pilot's; computing one compiles a function)."""
     rv = aux[noise]
     transform = aux.rvs_to_transforms.get(rv)
     if isinstance(rv.owner.op, NormalRV) and transform is None:
@@ -270,7 +274,7 @@ def noise_information(aux: pm.Model, noise: str, n_draws: int, rng, mode) -> flo
     (curvature,) = graph_replace([curvature], {value: forward}, strict=False)
     # the noise's parameter-check guard (forms.checks) may read other variables: they are fixed at
     # the initial point, where the guard holds (it never changes the density where it holds)
-    point = aux.initial_point()
+    point = aux.initial_point() if point is None else point
     others = {
         v: pt.constant(point[v.name], dtype=v.dtype)
         for v in aux.value_vars

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pymc as pm
 
 from pytensor.graph.basic import Variable
 
-from pymc_auxform.centering import choose_centering
-from pymc_auxform.reporting import find_report
+from pymc_auxform.centering import _choose_with_model
+from pymc_auxform.reporting import attach_report, find_report
 from pymc_auxform.rewrite import parse_centering, resolve_names, rewrite_model
 
 VarLike = str | Variable
@@ -131,18 +132,38 @@ def auxify(
         both = sorted(set(wanted) & set(excluded))
         if both:
             raise ValueError(f"{both} are both in var_names and in exclude; keep them in one.")
-    choice, why = None, {}
     if isinstance(centering, str):
         if centering != "auto":
             raise ValueError(f"centering must be a number, a dict or 'auto', got {centering!r}.")
-        choice = choose_centering(model, var_names=wanted, exclude=excluded or None)
-        centering = choice.lam
-        why = {name: d.why() for name, d in choice.decisions.items()}
+        return _auxify_auto(model, wanted, excluded, free_names)
     lams = parse_centering(centering, free_names)
+    new_model, _ = rewrite_model(model, var_names=wanted, exclude=excluded, lams=lams)
+    return new_model
 
-    new_model, rep = rewrite_model(model, var_names=wanted, exclude=excluded, lams=lams, why=why)
+
+def _auxify_auto(model, wanted, excluded, free_names) -> pm.Model:
+    """``auxify`` with ``centering="auto"``. When every chosen ``lam`` is 0, the model the choice
+    was read off is already the answer (the same rewrite, ``lam`` 0 everywhere): only the report's
+    ``why`` lines and the choice are added, and the model is not rewritten a second time."""
+    choice, (aux, rep) = _choose_with_model(model, var_names=wanted, exclude=excluded or None)
+    why = {name: d.why() for name, d in choice.decisions.items()}
+    if all(_is_scalar_zero(lam) for lam in choice.lam.values()):
+        # as rewrite_model fills them: the variables left never get a decision, so no line
+        rep.rewritten = [replace(r, why=why.get(r.name, "")) for r in rep.rewritten]
+        attach_report(aux, rep)
+        new_model = aux
+    else:
+        lams = parse_centering(choice.lam, free_names)
+        new_model, rep = rewrite_model(
+            model, var_names=wanted, exclude=excluded, lams=lams, why=why
+        )
     rep.centering = choice
     return new_model
+
+
+def _is_scalar_zero(lam) -> bool:
+    """A decision of exactly 0 (per-element decisions that all agree are already one float)."""
+    return np.ndim(lam) == 0 and float(lam) == 0.0
 
 
 __all__ = ["auxify"]

@@ -52,6 +52,13 @@ hurt on eight schools). Roots with constant parameters but coupled elements (a r
 multivariate normal) are decided by the pilot like any other variable: their form changes more
 than a scale.
 
+**No data below.** When no target's noise reaches any density but its own prior (no
+observation, potential or other variable's density below it, the funnel's ``x``), every
+:math:`r` is exactly 0 whatever the pilot point: they get :math:`\lambda = 0` and no pilot is
+built. When some target has data, all of them go through the pilot as before (its point, probes
+and random draws depend on the whole set). When every :math:`\lambda` is 0, ``auxify`` returns
+the fully auxiliary model the pilot was built on (the pure rewrite) instead of rewriting again.
+
 **Rules.** Forms that define partial centering (loc-scale, scale, log-affine) get the per-element
 :math:`\lambda`, snapped to 0 or 1 within ``snap`` and rounded to multiples of 0.05 in between
 (the partial form then computes a power per level, not per element); the others (icdf,
@@ -97,6 +104,7 @@ from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
 from pymc_auxform.forms import get_form
 from pymc_auxform.forms.checks import strip_guard
+from pymc_auxform.reporting import AuxReport
 from pymc_auxform.rewrite import resolve_names, rewrite_model
 
 
@@ -185,6 +193,40 @@ def choose_centering(
         print(choice)  # alpha: lam near 1 for the rich groups, near 0 for the poor ones
         aux = auxify(model, centering=choice.lam)  # same as auxify(model, centering="auto")
     """
+    choice, _ = _choose_with_model(
+        model,
+        var_names=var_names,
+        exclude=exclude,
+        method=method,
+        max_iter=max_iter,
+        tol=tol,
+        snap=snap,
+        n_prior_draws=n_prior_draws,
+        colours=colours,
+        random_seed=random_seed,
+        mode=mode,
+    )
+    return choice
+
+
+def _choose_with_model(
+    model: pm.Model | None = None,
+    *,
+    var_names: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
+    method: str = "information",
+    max_iter: int = 10,
+    tol: float = 0.02,
+    snap: float = 0.15,
+    n_prior_draws: int = 200,
+    colours: int = 4,
+    random_seed: int | None = 0,
+    mode: str | Mode | None = None,
+) -> tuple[CenteringChoice, tuple[pm.Model, AuxReport]]:
+    """:func:`choose_centering` (same arguments, same defaults), and the fully auxiliary model
+    the choice was read off, with its report: ``rewrite_model(model, var_names=..., exclude=...)``
+    with every ``lam`` 0. ``auxify`` returns that model when every chosen ``lam`` is 0 rather
+    than rewriting the model a second time."""
     if model is None:
         model = pm.modelcontext(None)
     if not isinstance(model, pm.Model):
@@ -256,7 +298,13 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
             targets.append((r.name, r.noise[0], partial))
     dists = {r.name: r.distribution for r in rep.rewritten}
     choice = CenteringChoice(decisions)
-    if targets:
+    if targets and _without_data(aux, [noise for _, noise, _ in targets]):
+        # the pilot would read r = 0 exactly for each of them, whatever its point: no pilot
+        for name, _, partial in targets:
+            choice.decisions[name] = CenteringDecision(
+                name, 0.0, np.zeros(0), 1.0, partial, dists[name], rule=_NO_DATA_RULE
+            )
+    elif targets:
         rng = np.random.default_rng(seed)
         try:
             _run_pilot(
@@ -265,7 +313,7 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
         except (PilotFailed, FloatingPointError, np.linalg.LinAlgError) as err:
             _fall_back(choice, targets, dists, str(err))
     choice.seconds = time.perf_counter() - start
-    return choice
+    return choice, (aux, rep)
 
 
 def _run_pilot(
@@ -273,7 +321,7 @@ def _run_pilot(
 ):
     noises = [noise for _, noise, _ in targets]
     pilot = Pilot(aux, model, targets, rng, mode, colours)
-    prior = {noise: noise_information(aux, noise, n_draws, rng, mode) for noise in noises}
+    prior = {n: noise_information(aux, n, n_draws, rng, mode, pilot.point) for n in noises}
     lams = {noise: np.zeros(pilot.shapes[noise]) for noise in noises}
     with np.errstate(all="ignore"):
         seed = pilot.start(prior)
@@ -347,6 +395,20 @@ def _constant_parameters(model: pm.Model, name: str) -> bool:
     inputs = [i for i in inputs if not isinstance(i, Constant)]
     return not any(a in free for a in ancestors(inputs, blockers=list(free)))
 
+
+def _without_data(aux: pm.Model, noises: list[str]) -> bool:
+    """Whether no term of the pilot's likelihood (every log density of ``aux`` but the ``noises``'
+    own priors: free and observed variables, potentials) depends on any of the ``noises``. Their
+    likelihood information is then 0 at every point (no observation, potential or other
+    variable's density below them)."""
+    noise_rvs = [aux[noise] for noise in noises]
+    own = set(noise_rvs)
+    terms = [rv.owner.inputs for rv in aux.free_RVs + aux.observed_RVs if rv not in own]
+    graphs = [i for inputs in terms for i in inputs] + list(aux.potentials)
+    return not any(a in own for a in ancestors(graphs))
+
+
+_NO_DATA_RULE = "no data below it (no observation, potential or other density): r = 0"
 
 # Any lam gives an affine map of such a root in the sampler's space (which an adapted diagonal mass
 # matrix undoes): standardized, as by the pure rewrite, so warm-up starts on unit scales.
