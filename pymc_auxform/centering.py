@@ -93,9 +93,10 @@ import numpy as np
 import pymc as pm
 import pytensor
 
-from pytensor.compile.mode import Mode, optdb, predefined_optimizers
+from pytensor.compile.mode import Mode, optdb
 from pytensor.graph.basic import Constant
 from pytensor.graph.rewriting.basic import SequentialGraphRewriter, in2out
+from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.rewriting.basic import local_second_to_alloc
 from threadpoolctl import threadpool_limits
@@ -155,8 +156,8 @@ def choose_centering(
         Seed of the initial point, the probes and the noise draws.
     mode : str or pytensor Mode, optional
         PyTensor mode of the pilot functions. By default Python thunks (C and Numba code
-        evaluate faster but took 10-40 s to compile cold here), with only duplicate merging on
-        small data and ``FAST_COMPILE``'s rewrites from 2,000 observed values.
+        evaluate faster but took 10-40 s to compile cold here) with only duplicate merging, and
+        broadcast fills turned into allocations from 2,000 observed values.
 
     Returns
     -------
@@ -419,12 +420,14 @@ _ROOT_RULE = (
 
 
 def _pilot_mode(model: pm.Model) -> Mode:
-    """Python thunks: merging duplicates only on small data (compiling is most of the cost there,
-    and FAST_COMPILE's rewrites took twice as long on the DBN, 4 s -> 8 s); FAST_COMPILE from
-    2,000 observed values (its rewrites cut a Hessian-vector product from 23 to 8 ms on 10,000
-    rows), and ``second`` (broadcast fills, many in gradients) turned into ``alloc``: with Python
-    thunks a ``second`` runs its scalar code once per element (13 million calls, two thirds of
-    the choice on 10,000 groups with 100,000 rows: 2.3 s -> 0.8 s ad hoc, same decisions)."""
+    """Python thunks with only duplicate merging (compiling is most of the cost on small data),
+    and from 2,000 observed values ``second`` (broadcast fills, many in gradients) turned into
+    ``alloc``: with Python thunks a ``second`` runs its scalar code once per element (13 million
+    calls, two thirds of the choice on 10,000 groups with 100,000 rows: 2.3 s -> 0.8 s ad hoc,
+    same decisions). FAST_COMPILE's rewrites on top cost more to run than they saved in the
+    evaluations (ad hoc, same decisions and evaluation counts: 0.58 -> 0.42 s on radon-style
+    10,000 rows, 0.89 -> 0.77 s on 5,000 rows; on small data they took twice as long on the
+    DBN)."""
     observed = 0
     for rv in model.observed_RVs:
         value = model.rvs_to_values[rv]
@@ -434,10 +437,9 @@ def _pilot_mode(model: pm.Model) -> Mode:
         observed += int(np.size(data)) if data is not None else 0
     if observed < 2000:
         return Mode(linker="py", optimizer="merge")
-    fast_compile = optdb.query(predefined_optimizers["fast_compile"])
+    merge = optdb.query(RewriteDatabaseQuery(include=["merge"]))
     return Mode(
-        linker="py",
-        optimizer=SequentialGraphRewriter(fast_compile, in2out(local_second_to_alloc)),
+        linker="py", optimizer=SequentialGraphRewriter(merge, in2out(local_second_to_alloc))
     )
 
 
