@@ -79,25 +79,31 @@ def _quiet_heap():
         gc.unfreeze()
 
 
-def run(model: pm.Model, names: list[str], settings: dict, seeds, extra: float = 0.0) -> dict:
-    """Medians over ``seeds`` of one form's metrics (the runs of each seed under ``"seeds"``)."""
+def run(forms: dict, names: list[str], settings: dict, seeds, extra: dict) -> dict:
+    """Per form (name -> model), the medians over ``seeds`` of its metrics (the runs of each seed
+    under ``"seeds"``); ``extra``: seconds added to a form's wall time (the choice, for auto)."""
     # An untimed short run first: every form is timed with its compiled code cached, as on a
     # user's second run (otherwise the form compiled last in an earlier benchmark run wins).
-    with model:
-        pm.sample(**{**settings, "draws": 10, "tune": 10, "chains": 1})
-    runs = []
-    for seed in seeds:
-        with _quiet_heap():
-            start = time.perf_counter()
-            with model:
-                idata = pm.sample(**settings, random_seed=seed)
-            wall = time.perf_counter() - start
-        m = sampling_metrics(idata, var_names=names).as_dict()
-        m["wall"] = wall
-        m["ess_per_wall"] = m["min_ess_bulk"] / (wall + extra)
-        runs.append(m)
+    for model in forms.values():
+        with model:
+            pm.sample(**{**settings, "draws": 10, "tune": 10, "chains": 1})
+    runs = {form: [] for form in forms}
+    for seed in seeds:  # forms interleaved per seed: a machine that drifts slows them all alike
+        for form, model in forms.items():
+            with _quiet_heap():
+                start = time.perf_counter()
+                with model:
+                    idata = pm.sample(**settings, random_seed=seed)
+                wall = time.perf_counter() - start
+            m = sampling_metrics(idata, var_names=names).as_dict()
+            m["wall"] = wall
+            m["ess_per_wall"] = m["min_ess_bulk"] / (wall + extra.get(form, 0.0))
+            runs[form].append(m)
     keys = ("wall", "min_ess_bulk", "ess_per_wall", "ess_per_grad", "divergences")
-    return {**{k: float(np.median([m[k] for m in runs])) for k in keys}, "seeds": runs}
+    return {
+        form: {**{k: float(np.median([m[k] for m in r])) for k in keys}, "seeds": r}
+        for form, r in runs.items()
+    }
 
 
 def main(quick: bool, only: list[str] | None, tag: str = "", n_seeds: int = 5) -> None:
@@ -116,15 +122,14 @@ def main(quick: bool, only: list[str] | None, tag: str = "", n_seeds: int = 5) -
             continue
         original = build()
         names = [rv.name for rv in original.free_RVs]
-        res = {"written": run(original, names, settings, seeds)}
-        res["auxiliary"] = run(auxify(build(), centering=0.0), names, settings, seeds)
         fresh = build()
         with _quiet_heap():
             start = time.perf_counter()
             aux = auxify(fresh)  # the default, as a user calls it: the choice, then the rewrite
             choose = time.perf_counter() - start
         choice = report(aux).centering
-        res["auto"] = run(aux, names, settings, seeds, extra=choose)
+        forms = {"written": original, "auxiliary": auxify(build(), centering=0.0), "auto": aux}
+        res = run(forms, names, settings, seeds, extra={"auto": choose})
         print(name, report(aux), sep="\n", flush=True)
         rows.append(
             {
@@ -197,7 +202,8 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
             "",
             f"Date: {now} UTC. `pm.sample` (nutpie, PyMC's default when installed) {settings}, "
             "each form once untimed first so that its compiled code is cached (a user's second "
-            "run), then once per seed, each timed call with the heap collected and frozen; every "
+            "run), then once per seed (the forms interleaved), each timed call with the heap "
+            "collected and frozen; every "
             "number is the median over the seeds (the choice is seeded and made once). ESS = min "
             "bulk ESS over the original free variables; ESS/s = ESS / (wall time of the whole "
             "`pm.sample` call + for auto the time of `auxify(model)`, its choice and rewrite: "
