@@ -69,14 +69,14 @@ variables it decides are kept as written.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 5 seeds). Against the model as written, the question a user asks first, it is 3.4x in ESS/s
+of 5 seeds). Against the model as written, the question a user asks first, it is 3.6x in ESS/s
 on geometric mean, the time of ``auxify(model)`` included, and 0.76x at worst, where the pure
-rewrite is 0.15x at worst (informative: 6.5 times slower than the model as written). Per
-gradient it is 1.6x the better fixed form on geometric mean and never below it. Its cost is what
-keeps it from winning everywhere: ``auxify(model)`` takes up to 1.4 s, a partial form compiles
-slower, and with its compiled code cached a whole ``pm.sample`` call with nutpie takes 1-8 s
-there, so counting it "auto" is 1.17x the better fixed form in ESS/s on geometric mean and 0.61x
-at worst (small models, where these fixed costs are a large share of a short run).
+rewrite is 0.16x at worst (informative: 6 times slower than the model as written). Per gradient
+it is 1.6x the better fixed form on geometric mean and never below it; in ESS/s, 1.25x. Its cost
+is what keeps it from winning everywhere: ``auxify(model)`` takes up to 1.2 s, a partial form
+compiles slower, and with its compiled code cached a whole ``pm.sample`` call with nutpie takes
+1-8 s there, so on three models "auto" is 0.76-0.88x the better fixed form (small models, where
+these fixed costs are a large share of a short run).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
