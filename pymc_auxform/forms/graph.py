@@ -210,13 +210,14 @@ def scale_powers(
         \qquad \lambda_i = \ell_{k_i},
 
     which is exact (the same ``pow`` values: :math:`\sigma^0 = 1`, :math:`\sigma^1 = \sigma`)
-    and costs :math:`L` powers instead of two per element (and their gradients): a ``pow`` per
-    element dominated the gradient of a model with 10,000 groups. The other power is
-    :math:`\sigma / \sigma^{\lambda_i}`, exact at the ends too (:math:`\sigma` and 1) and
-    within rounding of :math:`\sigma^{1 - \lambda_i}` in between: a second gathered power and its
-    gradient made the log density's graph larger (nutpie compiles it at every ``pm.sample``
-    call) for no faster evaluation. Otherwise (a scalar ``lam``, a
-    continuous ``lam``, or a scale that varies per element) the powers are taken per element.
+    and costs :math:`L` powers instead of two per element: a ``pow`` per element dominated the
+    gradient of a model with 10,000 groups (PyTensor's rewrites still turn the gradient of the
+    gathered power into one ``pow`` per element, but only that one). The other power is
+    :math:`\sigma / \sigma^{\lambda_i}`, exact at the ends too (:math:`\sigma` and 1) and within
+    rounding of :math:`\sigma^{1 - \lambda_i}` in between: a second gathered power and its
+    gradient made the log density's graph larger (nutpie compiles it at every ``pm.sample`` call)
+    for no faster evaluation. Otherwise (a scalar ``lam``, a continuous ``lam``, or a scale that
+    varies per element) the powers are taken per element.
     The constants carry no shape check (see :func:`check_lam_shape`).
 
     Examples
