@@ -14,13 +14,14 @@
    draw, each a 1,000-step scan), hence its few draws; ``steps / draw`` and ``s / draw`` in the
    table show it.
 3. Many chains: chains vectorized with numpyro (``nuts={"chain_method": "vectorized"}``) on the
-   auxified DBN (T=20, 16 chains) and the auxified 10,000-group model (4 and 16 chains), against
-   as many nutpie chains with the same tuning and draws (``MANY``).
+   auxified DBN (T=20, 16 chains) and the auxified 10,000-group model (4 chains), against as many
+   nutpie chains with the same tuning and draws (``MANY``; numpyro kernel settings in ``NUMPYRO``).
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [--quick] [--skip chain]`` (about 30 minutes
 on a shared 2-core machine, 10 without the chain section, plus the many-chain rows of the
 10,000-group model, far longer on CPU JAX: 27 min for 4 vectorized numpyro chains, 16 not finished
-in 9; ``--quick`` is a smoke test); writes
+in 9, with numpyro's default adaptation; ~2 min for 4 chains with ``NUMPYRO``'s settings;
+``--quick`` is a smoke test); writes
 ``benchmarks/results/scale.md`` and ``scale.json``. Skipped sections keep the rows (and date) of
 the last results file; ``--chain-models NAME`` runs only that model's many-chain rows and keeps
 the others' (each row carries its date).
@@ -51,11 +52,22 @@ SETTINGS = {  # sampling settings per model: few draws, the point is the cost at
 }
 MANY = {  # many chains: chain counts, tune and draws per chain (numpyro and nutpie alike)
     "DBN loop (T=20)": {"chains": (16,), "tune": 100, "draws": 100},
-    # Vectorized chains wait for the deepest tree of any chain at every step, and one vmapped
-    # gradient of 16 chains costs ~55 ms on CPU JAX here (4 chains: ~5 ms, 1 chain: ~3 ms). With
-    # 15 tuning draws the step size stays tiny and every tree hits depth 10 (1,023 gradients, ~56 s
-    # a draw at 16 chains): 15 + 15 did not finish in 420 s. Enough tuning, few kept draws.
-    "varying intercepts (10,000 groups)": {"chains": (4, 16), "tune": 150, "draws": 50},
+    # 4 chains only: one vmapped gradient costs ~1.2 ms for 1 chain, ~4.9 ms for 4 and ~46 ms for
+    # 16 on CPU JAX here (XLA's batched gather / scatter-add over 100,147 rows; a hand-written JAX
+    # logp is as slow), so 16 vectorized chains would take ~30 min even with NUMPYRO's settings.
+    "varying intercepts (10,000 groups)": {"chains": (4,), "tune": 150, "draws": 50},
+}
+# numpyro kernel settings per model (many-chain rows). The auxified 10,000-group model has scalars
+# whose posterior variance is ~1e-6 (mu_eps, sigma_eps) next to ~0.3 for alpha_eps. numpyro's
+# defaults then fail at tune=150: (a) its first 75 warm-up draws (Stan's init buffer) run with the
+# identity mass matrix at the depth cap (1,023 gradients a draw, step size ~3e-4); (b) its only
+# mass-matrix window has 25 draws, and Stan's regularization ``n/(n+5) var + 1e-3 * 5/(n+5)`` puts
+# a 1.7e-4 floor on every variance, ~100x the scalars' own: the kept draws then take 127 (1 chain)
+# to 447 (4 chains, max 1,023) gradients instead of nutpie's 31. ``regularize_mass_matrix=False``
+# fixes (b) (31 steps a draw after tune=150); ``grad_init`` starts numpyro from the diagonal
+# ``1 / |gradient at the initial point|``, what nutpie starts from, which fixes (a).
+NUMPYRO = {
+    "varying intercepts (10,000 groups)": {"regularize_mass_matrix": False, "grad_init": True},
 }
 QUICK = {
     "varying intercepts (10,000 groups)": {"chains": 2, "tune": 30, "draws": 30},
@@ -176,6 +188,12 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     kwargs = {}
     if sampler in ("numpyro", "blackjax"):
         kwargs["nuts"] = {"chain_method": "vectorized"}  # PyMC 6.4: nuts={...}
+    if sampler == "numpyro" and name in NUMPYRO:
+        options = dict(NUMPYRO[name])
+        row["numpyro options"] = json.dumps(options)
+        if options.pop("grad_init", False):
+            options["inverse_mass_matrix"] = _grad_init_inverse_mass(model)
+        kwargs["nuts"].update(options)
     start = time.perf_counter()
     with model:
         idata = pm.sample(
@@ -207,6 +225,18 @@ def run_variant(name: str, version: str, sampler: str, settings: dict, seed: int
     if "n_steps" in stats:  # vectorized chains pay the deepest tree of all chains at each draw
         row["max steps / draw"] = float(stats["n_steps"].max("chain").mean())
     return row
+
+
+def _grad_init_inverse_mass(model, seed: int = 1, bounds=(1e-8, 1.0)):
+    """Diagonal ``1 / |d logp|`` at a jittered initial point (PyMC's ``uniform(-1, 1)`` jitter;
+    nutpie starts from the same kind of diagonal), raveled in ``model.value_vars`` order: numpyro's
+    initial ``inverse_mass_matrix`` (shared by the vectorized chains). A zero gradient gives 1."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    point = {k: v + rng.uniform(-1, 1, size=np.shape(v)) for k, v in model.initial_point().items()}
+    grad = np.abs(model.compile_dlogp(jacobian=True)(point))
+    return np.clip(np.where(grad > 0, 1.0 / np.where(grad > 0, grad, 1.0), 1.0), *bounds)
 
 
 def _lam_summary(lam) -> str:
@@ -351,7 +381,8 @@ def to_markdown(res: dict) -> str:
         "`steps / draw`: gradient evaluations per kept draw and chain; `max steps / draw`: the "
         "deepest tree over the chains, averaged over the kept draws (what a vectorized numpyro "
         "step costs, every chain waiting for it; nutpie's chains do not wait for each other). "
-        "`s / draw`: sampling seconds per draw, tuning included.",
+        "`s / draw`: sampling seconds per draw, tuning included. numpyro kernel options "
+        f"per model (`inverse_mass_matrix` from `grad_init`): {json.dumps(NUMPYRO)}.",
         table(
             [r for r in res["chains"] if "error" not in r],
             {
