@@ -20,7 +20,8 @@
 Run: ``.venv/bin/python benchmarks/bench_scale.py [--quick] [--skip chain]`` (about 30 minutes
 on a shared 2-core machine, 10 without the chain section, plus the many-chain rows of the
 10,000-group model, far longer on CPU JAX: 27 min for 4 vectorized numpyro chains, 16 not finished
-in 9, with numpyro's default adaptation; ~2 min for 4 chains with ``NUMPYRO``'s settings;
+in 9, with numpyro's default adaptation; 1.5 and 10 min for 4 and 16 chains with ``NUMPYRO``'s
+settings;
 ``--quick`` is a smoke test); writes
 ``benchmarks/results/scale.md`` and ``scale.json``. Skipped sections keep the rows (and date) of
 the last results file; ``--chain-models NAME`` runs only that model's many-chain rows and keeps
