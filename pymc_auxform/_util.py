@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from pytensor.compile.mode import Mode
-from pytensor.graph.basic import Variable
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.traversal import graph_inputs, io_toposort
 
 # Python thunks, no rewrites: for the small constant graphs the rewrite evaluates while it builds
 # (shapes, parameter checks). PyTensor's default (Numba) linker costs 1-2 s on first use.
@@ -43,9 +45,37 @@ def is_one_lam(lam) -> bool:
     return bool(np.all(np.asarray(lam) == 1))
 
 
-def eval_quick(var: Variable) -> np.ndarray:
-    """Evaluate a small graph of constants now, without compiling it (Python thunks)."""
-    return var.eval(mode=_QUICK)
+def eval_quick(var: Variable, values: dict | None = None) -> np.ndarray:
+    """Evaluate a small graph of constants now, without compiling it; ``values``: the values of
+    some of its inputs (placeholders).
+
+    Each node's Python ``perform`` runs once, in order. ``var.eval`` built a compiled function
+    per call (~2 ms): called for every variable of a model (its parameter checks), it was most
+    of ``auxify``'s time on long chains of scalar variables. Graphs with other inputs, or ops
+    whose ``perform`` fails, fall back to ``var.eval`` with Python thunks."""
+    try:
+        return _perform_all(var, dict(values or {}))
+    except Exception:  # not constant, or an op's perform needs more: the compiled way
+        return var.eval(values or {}, mode=_QUICK)
+
+
+def _perform_all(var: Variable, values: dict):
+    for root in graph_inputs([var]):
+        if root in values:
+            continue
+        if isinstance(root, Constant):
+            values[root] = root.data
+        elif isinstance(root, SharedVariable):
+            values[root] = root.get_value(borrow=True)
+        else:
+            raise ValueError(f"{root} is not a constant")
+    for node in io_toposort(list(values), [var]):
+        node.op.prepare_node(node, None, None, "py")
+        storage = [[None] for _ in node.outputs]
+        node.op.perform(node, [values[i] for i in node.inputs], storage)
+        values.update((out, cell[0]) for out, cell in zip(node.outputs, storage, strict=True))
+    out = values[var]
+    return out.copy() if isinstance(out, np.ndarray) else out
 
 
 __all__ = ["dist_name", "eval_quick", "is_discrete", "is_one_lam", "is_zero_lam", "static_shape"]
