@@ -50,8 +50,8 @@ def eval_quick(var: Variable, values: dict | None = None) -> np.ndarray:
     some of its inputs (placeholders).
 
     Each node's Python ``perform`` runs once, in order. ``var.eval`` built a compiled function
-    per call (~2 ms): called for every variable of a model (its parameter checks), it was most
-    of ``auxify``'s time on long chains of scalar variables. Graphs with other inputs, or ops
+    per call (~2 ms): called for every variable of a model (its parameter checks), it was a
+    third of ``auxify``'s time on a chain of 1,000 scalar variables (profiled). Graphs with other inputs, or ops
     whose ``perform`` fails, fall back to ``var.eval`` with Python thunks."""
     try:
         return _perform_all(var, dict(values or {}))

@@ -53,20 +53,10 @@ def _checks(rv, value) -> list[tuple[str, Variable]]:
     return [(msg, c) for msg, c in found if value not in ancestors([c])]
 
 
-def _is_true_constant(cond: Variable) -> bool:
-    """Whether ``cond`` depends on constants only and holds everywhere."""
-    roots = [v for v in ancestors([cond]) if v.owner is None]
-    if not all(isinstance(v, Constant) for v in roots):
-        return False
-    try:
-        return bool(np.all(eval_quick(cond)))
-    except Exception:
-        return False
-
-
-def _holds_for_constants(cond: Variable, inputs: dict) -> bool:
-    """Whether the check ``cond`` on placeholders holds everywhere once they are replaced by
-    ``inputs``, all of which it reads being constants (evaluated on the template: no copy)."""
+def _holds_for_constants(cond: Variable, inputs: dict | None = None) -> bool:
+    """Whether the check ``cond`` reads constants only and holds everywhere, its placeholders
+    replaced by ``inputs`` (evaluated on ``cond`` itself: no copy)."""
+    inputs = inputs or {}
     values = {}
     for root in graph_inputs([cond]):
         value = inputs.get(root, root)
@@ -117,7 +107,7 @@ def parameter_checks(rv: Variable) -> tuple[Variable | None, str]:
         ]
     except Exception:  # a logp that reads its inputs' graphs (AR's init_dist): use the real ones
         conds = [(msg, _uncloned(c, rv)) for msg, c in _checks(rv, rv.type())]
-        conds = [(msg, c) for msg, c in conds if not _is_true_constant(c)]
+        conds = [(msg, c) for msg, c in conds if not _holds_for_constants(c)]
     if not conds:
         return None, ""
     msgs = list(dict.fromkeys(msg for msg, _ in conds))
