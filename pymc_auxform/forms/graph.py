@@ -209,15 +209,23 @@ def scale_powers(
         \sigma^{\lambda_i} = \bigl(\sigma^{\ell_1}, \dots, \sigma^{\ell_L}\bigr)_{k_i},
         \qquad \lambda_i = \ell_{k_i},
 
-    which is exact (the same ``pow`` values: :math:`\sigma^0 = 1`, :math:`\sigma^1 = \sigma`)
-    and costs :math:`L` powers instead of two per element: a ``pow`` per element dominated the
+    which costs :math:`L` powers instead of two per element: a ``pow`` per element dominated the
     gradient of a model with 10,000 groups (PyTensor's rewrites still turn the gradient of the
     gathered power into one ``pow`` per element, but only that one). The other power is
-    :math:`\sigma / \sigma^{\lambda_i}`, exact at the ends too (:math:`\sigma` and 1) and within
-    rounding of :math:`\sigma^{1 - \lambda_i}` in between: a second gathered power and its
-    gradient made the log density's graph larger (nutpie compiles it at every ``pm.sample`` call)
-    for no faster evaluation. Otherwise (a scalar ``lam``, a continuous ``lam``, or a scale that
-    varies per element) the powers are taken per element.
+    :math:`\sigma / \sigma^{\lambda_i}`, within rounding of :math:`\sigma^{1 - \lambda_i}`: a
+    second gathered power and its gradient made the log density's graph larger (nutpie compiles
+    it at every ``pm.sample`` call) for no faster evaluation. Otherwise (a scalar ``lam``, a
+    continuous ``lam``, or a scale that varies per element) the powers are taken per element.
+
+    Where :math:`\lambda_i` is 0 or 1 the powers are exactly 1 and :math:`\sigma`, built so that
+    their gradient stays finite at a tiny :math:`\sigma` (reached from the sampler's
+    :math:`\log\sigma`): the gradient of a ``pow`` with exponent 0 is
+    :math:`0 \cdot \sigma^{-1}`, NaN once :math:`\sigma^{-1}` overflows (:math:`\log\sigma
+    < -709`), and that of :math:`\sigma / \sigma` divides by :math:`\sigma^2`, which
+    underflows to 0 (:math:`-\infty` at :math:`\log\sigma = -700`). So the power at exponent
+    0 is taken at exponent 1 and replaced by 1 (``pt.switch`` on a constant mask), and the
+    quotient is 1 where :math:`\lambda_i = 1`, without dividing by :math:`\sigma`. The values
+    are unchanged and so is the size of the compiled log density and gradient.
     The constants carry no shape check (see :func:`check_lam_shape`).
 
     Examples
@@ -237,13 +245,28 @@ def scale_powers(
     lam_t = lam_tensor(lam, rv)
     found = lam_levels(lam)
     if found is None or not _is_scalar_like(scale):
-        return lam_t, scale**lam_t, scale ** (1 - lam_t)
+        lam_np = np.asarray(lam, dtype=rv.dtype)
+        return lam_t, _pow(scale, lam_np), _pow(scale, 1 - lam_np)
     levels, index = found
     levels = np.asarray(levels, dtype=rv.dtype)
     scalar = scale.reshape(()) if scale.ndim else scale
     index_t = pt.as_tensor(index.astype("int64"))
-    up = (scalar ** pt.as_tensor(levels))[index_t]
-    return lam_t, up, scalar / up
+    zero, one = levels[index] == 0, levels[index] == 1
+    up = pt.switch(zero, 1, (scalar ** pt.as_tensor(np.where(levels == 0, 1, levels)))[index_t])
+    return lam_t, up, pt.switch(one, 1, scalar / pt.switch(one, 1, up))
+
+
+def _pow(scale: Variable, exponent: np.ndarray) -> TensorVariable:
+    """``scale ** exponent`` for a constant exponent, exactly 1 where the exponent is 0.
+
+    The gradient of ``scale ** 0`` is ``0 * scale ** -1``: NaN once ``scale ** -1`` overflows
+    (a scale below about 1e-308, reached from its log). There the power is taken with exponent
+    1 instead (gradient ``0 * scale ** 0 = 0``) and replaced by 1.
+    """
+    zero = exponent == 0
+    if not zero.any():
+        return scale ** pt.as_tensor(exponent)
+    return pt.switch(zero, 1, scale ** pt.as_tensor(np.where(zero, 1, exponent)))
 
 
 def is_standard_normal(rv: Variable) -> bool:
