@@ -225,7 +225,10 @@ def scale_powers(
     underflows to 0 (:math:`-\infty` at :math:`\log\sigma = -700`). So the power at exponent
     0 is taken at exponent 1 and replaced by 1 (``pt.switch`` on a constant mask), and the
     quotient is 1 where :math:`\lambda_i = 1`, without dividing by :math:`\sigma`. The values
-    are unchanged and so is the size of the compiled log density and gradient.
+    are unchanged and so is the size of the compiled log density and gradient. Below
+    :math:`\log\sigma \approx -709.8` the gradient can still overflow (to :math:`-\infty`, or
+    to NaN after PyTensor's full rewrites, which divide by :math:`\sigma`), as the model as
+    written does from :math:`\log\sigma = -600` (its log density included, with Numba).
     The constants carry no shape check (see :func:`check_lam_shape`).
 
     Examples
