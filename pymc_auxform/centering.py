@@ -69,14 +69,15 @@ variables it decides are kept as written.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 5 seeds). Against the model as written, the question a user asks first, it is 3.6x in ESS/s
-on geometric mean, the time of ``auxify(model)`` included, and 0.76x at worst, where the pure
+of 6 seeds). Against the model as written, the question a user asks first, it is 3.4x in ESS/s
+on geometric mean, the time of ``auxify(model)`` included, and 0.82x at worst, where the pure
 rewrite is 0.16x at worst (informative: 6 times slower than the model as written). Per gradient
-it is 1.6x the better fixed form on geometric mean and never below it; in ESS/s, 1.25x. Its cost
-is what keeps it from winning everywhere: ``auxify(model)`` takes up to 1.2 s, a partial form
+it is 1.6x the better fixed form on geometric mean and never below it; in ESS/s, 1.18x. Its cost
+is what keeps it from winning everywhere: ``auxify(model)`` takes up to 1.1 s, a partial form
 compiles slower, and with its compiled code cached a whole ``pm.sample`` call with nutpie takes
-1-8 s there, so on three models "auto" is 0.76-0.88x the better fixed form (small models, where
-these fixed costs are a large share of a short run).
+1-7 s there, so on five models "auto" is 0.66-0.88x the better fixed form (short runs, where
+these fixed costs are a large share, and a weakly identified model whose ESS varies up to 10x
+between seeds).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
