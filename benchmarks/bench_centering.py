@@ -13,7 +13,8 @@ ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + fo
 "Best fixed" is the better of the model as written and ``centering=0.0``, same run.
 
 Run by hand: ``PYTHONPATH=. python benchmarks/bench_centering.py [--quick]``; writes
-``benchmarks/results/centering.{md,json}``.
+``benchmarks/results/centering.{md,json}``. ``--suite glm``: three varying-intercept models with
+Bernoulli and Poisson likelihoods beside the suite, to ``centering_glm.{md,json}``.
 """
 
 from __future__ import annotations
@@ -169,8 +170,8 @@ def main(
         original = build()
         names = [rv.name for rv in original.free_RVs]
         # the default, as a user calls it: the choice, then the rewrite. Timed as pm.sample is
-        # below (a user's second call: the first call's one-off costs, about 0.06 s on the small
-        # models, are not in pm.sample's time either), the median of three calls on fresh
+        # below (a user's second call: the first call's one-off costs, up to 0.06 s on the small
+        # models in a fresh process, ad hoc, are not in pm.sample's time either), the median of three calls on fresh
         # builds; the first call is reported too.
         seconds = []
         for _ in range(4):
