@@ -364,7 +364,9 @@ def compare_forms(
         traces[form] = idata
         metrics[form] = sampling_metrics(idata, var_names=var_names, seconds=run.seconds)
 
-    rewritten = list(report(aux_model).noise_names)
+    aux_report = report(aux_model)
+    rewritten = list(aux_report.noise_names)
+    partial = [r.name for r in aux_report.rewritten if r.form == "partial" and r.lam_max > 0]
     result = FormComparison(
         traces, metrics, element_table(traces, metrics, var_names), var_names, aux_model, settings
     )
@@ -372,7 +374,9 @@ def compare_forms(
     if rewritten:
         min_ess = 100.0 * chains if min_ess is None else min_ess
         ess = result.per_variable()["ess_bulk"]
-        result.warnings = advise(metrics, ess, model=model, rewritten=rewritten, min_ess=min_ess)
+        result.warnings = advise(
+            metrics, ess, model=model, rewritten=rewritten, min_ess=min_ess, partial=partial
+        )
     if warn:
         for msg in result.warnings:
             warnings.warn(msg, AuxformSamplingWarning, stacklevel=2)

@@ -212,6 +212,48 @@ def test_advice_names_divergences_and_what_to_try(rng):
     assert "still had 7 divergences" not in str(res)
 
 
+def test_divergences_of_a_partial_form_point_to_the_full_auxiliary_form(rng):
+    res = _synthetic_comparison(rng, aux_divergences=3)
+    ess = res.per_variable()["ess_bulk"]
+    kw = dict(model=eight_schools(), rewritten=["theta"], min_ess=1.0)
+    (message,) = advise(res.metrics, ess, partial=["theta"], **kw)
+    assert message.startswith("The auxiliary form still had 3 divergences")
+    assert "Try: auxify(model, centering=0.0)" in message
+    assert "['theta'] are partly centered" in message
+    assert "target_accept" in message  # the generic advice is still offered
+    # fully auxiliary: the generic advice alone
+    (plain,) = advise(res.metrics, ess, **kw)
+    assert "centering=0.0" not in plain
+
+
+def test_compare_forms_passes_the_partly_centered_variables_to_the_advice(monkeypatch):
+    import pymc_auxform.comparison as comparison
+
+    seen = {}
+
+    def spy(*args, partial=(), **kwargs):
+        seen["partial"] = list(partial)
+        return []
+
+    monkeypatch.setattr(comparison, "advise", spy)
+    lam = np.array([0.0, 0.5, 1.0, 0.0, 0.5, 1.0, 0.0, 0.5])
+    aux = auxify(eight_schools(), centering={"theta": lam})
+    compare_forms(
+        eight_schools(), aux_model=aux, draws=20, tune=20, chains=1, random_seed=1, **FAST
+    )
+    assert seen["partial"] == ["theta"]
+    compare_forms(
+        eight_schools(),
+        aux_model=auxify(eight_schools(), centering=0.0),
+        draws=20,
+        tune=20,
+        chains=1,
+        random_seed=1,
+        **FAST,
+    )
+    assert seen["partial"] == []
+
+
 def _synthetic_comparison(rng, *, aux_divergences):
     traces = {
         "original": _synthetic_trace(rng, n_steps=3),
