@@ -13,7 +13,7 @@ ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + fo
 "Best fixed" is the better of the model as written and ``centering=0.0``, same run.
 
 Run by hand: ``PYTHONPATH=. python benchmarks/bench_centering.py [--quick]``; writes
-``benchmarks/results/centering.{md,json}``. ``--suite glm``: three varying-intercept models with
+``benchmarks/results/centering.{md,json}``. ``--suite glm``: five varying-intercept models with
 Bernoulli and Poisson likelihoods beside the suite, to ``centering_glm.{md,json}``.
 """
 
@@ -37,6 +37,7 @@ from pymc_auxform.reference_models import (
     dbn,
     eight_schools,
     funnel,
+    hierarchical_glm,
     radon_style,
     simulate_hierarchical,
     varying_intercepts,
@@ -75,33 +76,12 @@ def glm_models() -> dict:
         "logit_2k": (lambda: hierarchical_glm("logit", 2000, 60, seed=5), True),
         "poisson_3k": (lambda: hierarchical_glm("poisson", 3000, 100, seed=5), True),
         "logit_300": (lambda: hierarchical_glm("logit", 300, 40, seed=5), True),
+        # held out from the scale-reach rule (pymc_auxform._reach): added with it, after its
+        # constants were fixed, never looked at before; a weakly identified logit model (80
+        # groups of 6 rows on average) and a data-rich Poisson one (50 groups of 160)
+        "held_out_logit_500": (lambda: hierarchical_glm("logit", 500, 80, seed=21), True),
+        "held_out_poisson_8k": (lambda: hierarchical_glm("poisson", 8000, 50, seed=22), True),
     }
-
-
-def hierarchical_glm(kind: str, n_rows: int, n_groups: int, *, seed: int) -> pm.Model:
-    """Varying intercepts ``alpha ~ N(mu, tau)`` per group (log-normal group sizes, at least one
-    row) and a slope ``b`` on a standard-normal predictor, with a Bernoulli (``"logit"``) or
-    Poisson (``"poisson"``, log link) likelihood on simulated data."""
-    rng = np.random.default_rng(seed)
-    sizes = np.maximum(1, rng.lognormal(np.log(n_rows / n_groups), 1.0, n_groups).astype(int))
-    group = np.repeat(np.arange(n_groups), sizes)[:n_rows]
-    x = rng.normal(size=group.size)
-    eta = -0.5 + rng.normal(0, 0.8, n_groups)[group] + 0.7 * x
-    if kind == "logit":
-        y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
-    else:
-        y = rng.poisson(np.exp(eta))
-    with pm.Model(coords={"group": range(n_groups)}) as model:
-        mu = pm.Normal("mu", 0, 2)
-        tau = pm.HalfNormal("tau", 1)
-        b = pm.Normal("b", 0, 1)
-        alpha = pm.Normal("alpha", mu, tau, dims="group")
-        linear = alpha[group] + b * x
-        if kind == "logit":
-            pm.Bernoulli("y", logit_p=linear, observed=y)
-        else:
-            pm.Poisson("y", pm.math.exp(linear), observed=y)
-    return model
 
 
 @contextmanager
@@ -227,9 +207,10 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
     head = (
         "| model | ESS/s written / aux / auto | auto / best fixed (ESS/s) | same, first-call "
         "choice | auto / best fixed (per grad) | auto / written (ESS/s) | choice s: second call "
-        "/ first call (/ pm.sample) | grads + HVPs |"
+        "/ first call (/ pm.sample) | grads + HVPs | divergent draws written / aux / auto, "
+        "all seeds (seeds with any) |"
     )
-    lines = [head, "|" + "---|" * 8]
+    lines = [head, "|" + "---|" * 9]
     table = []
     for r in rows:
         w, a, auto = (r[f]["ess_per_wall"] for f in ("written", "auxiliary", "auto"))
@@ -252,7 +233,8 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
             f"| {r['model']}{star} | {w:.1f} / {a:.1f} / {auto:.1f} | {row['ratio']:.2f}x "
             f"| {row['first']:.2f}x | {row['grad']:.2f}x | {row['written']:.2f}x "
             f"| {r['choose_seconds']:.2f} / {first_s:.2f} ({row['share']:.2f} / "
-            f"{row['first_share']:.2f}) | {r['choose_gradients']} + {r['choose_hvps']} |"
+            f"{row['first_share']:.2f}) | {r['choose_gradients']} + {r['choose_hvps']} "
+            f"| {_divergences(r)} |"
         )
 
     def gmean(key):
@@ -260,7 +242,7 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
 
     lines.append(
         f"| **geometric mean** | | {gmean('ratio'):.2f}x | {gmean('first'):.2f}x "
-        f"| {gmean('grad'):.2f}x | {gmean('written'):.2f}x | | |"
+        f"| {gmean('grad'):.2f}x | {gmean('written'):.2f}x | | | |"
     )
     why = [
         f"- **{r['model']}**: " + "; ".join(f"`{n}`: {w}" for n, w in r["why"].items())
@@ -299,6 +281,15 @@ def write(rows: list[dict], settings: dict, tag: str = "") -> None:
     (RESULTS / f"{stem}.json").write_text(
         json.dumps({"date": now, "settings": settings, "rows": rows}, indent=1, default=str)
     )
+
+
+def _divergences(row: dict) -> str:
+    """Divergent draws of each form over all seeds, with the number of seeds that had any."""
+    parts = []
+    for form in ("written", "auxiliary", "auto"):
+        counts = [int(m["divergences"]) for m in row[form]["seeds"]]
+        parts.append(f"{sum(counts)} ({sum(c > 0 for c in counts)})")
+    return " / ".join(parts)
 
 
 _TITLES = {

@@ -43,6 +43,7 @@ from pytensor.tensor.rewriting.basic import constant_folding
 from scipy.optimize import minimize
 
 from pymc_auxform._profile import ProfileSearch
+from pymc_auxform._reach import ScaleReach
 from pymc_auxform.forms.base import is_constant_value
 from pymc_auxform.forms.checks import strip_guard
 from pymc_auxform.reporting import AuxformInfo
@@ -57,7 +58,7 @@ class PilotFailed(RuntimeError):
     """The pilot reached a point where the density or the information is not finite."""
 
 
-class Pilot(ProfileSearch):
+class Pilot(ProfileSearch, ScaleReach):
     """Pilot point and likelihood information of the noise of each target variable.
 
     Parameters
@@ -164,7 +165,7 @@ class Pilot(ProfileSearch):
     def _correct(self, info, prior) -> None:
         """Set the Laplace correction's ``c = r / D**2`` from the information at the current point
         (damped: geometric mean with the last value, where there is one)."""
-        for noise, d in zip(self.noises, self._slopes_here(), strict=True):
+        for noise, d in zip(self.noises, self._slopes_at(self.x), strict=True):
             c = info[noise] / prior[noise] / np.maximum(np.asarray(d, dtype=float) ** 2, 1e-300)
             c = np.broadcast_to(c, self.shapes[noise])
             old = self.c[noise].get_value()
@@ -243,13 +244,13 @@ class Pilot(ProfileSearch):
         self._last_slopes = (np.array(x, copy=True), [np.array(d, copy=True) for d in slopes])
         return value, gradient
 
-    def _slopes_here(self) -> list[np.ndarray]:
-        """The slopes D at the current point: those of the last evaluation when it was there
-        (the searches end where they last evaluated; the slopes do not depend on ``c``)."""
-        x, slopes = self._last_slopes
-        if not np.array_equal(x, self.x):
+    def _slopes_at(self, x) -> list[np.ndarray]:
+        """The slopes D at ``x``: those of the last evaluation when it was there (the searches
+        end where they last evaluated; the slopes do not depend on ``c``)."""
+        last, slopes = self._last_slopes
+        if not np.array_equal(last, x):
             self.gradient_calls += 1
-            slopes = self._objective(self.x)[2:]
+            slopes = self._objective(x)[2:]
         return slopes
 
 

@@ -104,6 +104,7 @@ from pytensor.tensor.rewriting.basic import local_second_to_alloc
 from threadpoolctl import threadpool_limits
 
 from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
+from pymc_auxform._reach import lam_for_reach
 from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
 from pymc_auxform.forms import get_form
 from pymc_auxform.forms.checks import strip_guard
@@ -346,7 +347,6 @@ def _run_pilot(
             if change <= tol or same:  # settled, or moved below what the decisions resolve
                 choice.converged = True
                 break
-    choice.gradient_calls, choice.hvp_calls = pilot.gradient_calls, pilot.hvp_calls
     if not choice.converged:
         warnings.warn(
             f"centering='auto': the pilot's lam still moved by {change:.2g} (> tol={tol}) after "
@@ -355,11 +355,41 @@ def _run_pilot(
             UserWarning,
             stacklevel=4,
         )
+    reach = _reach(pilot, targets, decided, prior)
     for name, noise, can_partial in targets:
         exact = pilot.diagonal.get(noise, False)
+        lam, at_mode, span = decided[noise], None, None
+        if noise in reach:
+            at_mode, span = lam, reach[noise]
+            lam = _decide(lam_for_reach(lam, info[noise] / prior[noise], *span), True, snap)
         choice.decisions[name] = CenteringDecision(
-            name, decided[noise], info[noise], prior[noise], can_partial, dists[name], exact
+            name,
+            lam,
+            info[noise],
+            prior[noise],
+            can_partial,
+            dists[name],
+            exact,
+            lam_at_mode=at_mode,
+            reach=span,
         )
+    choice.gradient_calls, choice.hvp_calls = pilot.gradient_calls, pilot.hvp_calls
+
+
+def _reach(pilot: Pilot, targets, decided, prior) -> dict:
+    """The posterior reach of the scale of each target that keeps some centering (a form with
+    partial centering, a diagonal block, some lam > 0), in ``log D`` relative to the pilot's
+    mode (:mod:`pymc_auxform._reach`); empty when there is none, or it cannot be estimated."""
+    inner = [n for n in pilot.noises if pilot.diagonal.get(n, False)]
+    kept = [
+        noise
+        for _, noise, partial in targets
+        if partial and noise in inner and np.any(np.asarray(decided[noise]) > 0)
+    ]
+    if not kept:
+        return {}
+    with np.errstate(all="ignore"):
+        return pilot.scale_reach(inner, prior, kept)
 
 
 def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:

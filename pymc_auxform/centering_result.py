@@ -33,6 +33,12 @@ class CenteringDecision:
         one ``lam`` is chosen from its mean).
     rule : str
         Set when no information was needed: why ``lam`` is what it is.
+    lam_at_mode : float or ndarray, optional
+        Where the scale's posterior reach was measured: the :math:`\\lambda` chosen at the
+        pilot's mode, before the reach (``lam`` is then chosen for the whole reach).
+    reach : tuple of ndarray, optional
+        The low and high end of the reach of each element's log scale, relative to the pilot's
+        mode (see :mod:`pymc_auxform._reach`).
 
     Examples
     --------
@@ -53,6 +59,8 @@ class CenteringDecision:
     distribution: str = ""
     exact: bool = True
     rule: str = ""
+    lam_at_mode: float | np.ndarray | None = None
+    reach: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def ratio(self) -> np.ndarray:
@@ -69,9 +77,17 @@ class CenteringDecision:
             rule = "1 if mean r/(1+r) > 1/2 else 0"
         else:
             rule = "r/(1+r)" if self.exact else "r/(1+r) of the block's mean r (estimated)"
-        return (
+        line = (
             f"info ratio r = {_span(r)} (likelihood {_span(np.atleast_1d(self.likelihood_info))}"
-            f" / prior {self.prior_info:.3g}); lam = {rule} = {_span(lam)}"
+            f" / prior {self.prior_info:.3g}); lam = {rule}"
+        )
+        if self.reach is None:
+            return f"{line} = {_span(lam)}"
+        low, high = self.reach
+        return (
+            f"{line} = {_span(np.atleast_1d(self.lam_at_mode))} at the pilot's mode; its scale "
+            f"reaches log-scale {_span(low)} / +{_span(high)} around it: lam for the whole "
+            f"reach (widths kept >= 1/2 of theirs at the mode) = {_span(lam)}"
         )
 
 

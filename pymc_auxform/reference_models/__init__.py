@@ -15,6 +15,7 @@ from pymc_auxform.reference_models.classic import (
 from pymc_auxform.reference_models.dbn import dbn, dbn_params, simulate_dbn
 from pymc_auxform.reference_models.regression import (
     RADON_KINDS,
+    hierarchical_glm,
     radon_style,
     simulate_hierarchical,
     varying_intercepts,
@@ -28,6 +29,7 @@ __all__ = [
     "dbn_params",
     "eight_schools",
     "funnel",
+    "hierarchical_glm",
     "radon_style",
     "simulate_dbn",
     "simulate_hierarchical",
