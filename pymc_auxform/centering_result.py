@@ -87,7 +87,7 @@ class CenteringDecision:
         return (
             f"{line} = {_span(np.atleast_1d(self.lam_at_mode))} at the pilot's mode; its scale "
             f"reaches log-scale {_span(low)} / +{_span(high)} around it: lam for the whole "
-            f"reach (widths kept >= 1/2 of theirs at the mode) = {_span(lam)}"
+            f"reach (widths kept >= 3/4 of theirs at the mode) = {_span(lam)}"
         )
 
 
