@@ -37,13 +37,20 @@ the profile's gradient (one profile evaluation per hyperparameter), and :math:`g
 \sqrt{g^T H^{-1} g}` (one Laplace standard deviation of :math:`\overline{\log D}` per unit, the
 other hyperparameters following it), the profile at :math:`\pm 2` units measures how fast the
 density drops on each side: a weakly identified scale drops slowly below its mode. Each side's
-reach is where a tail through that point drops by 5.5 (the one-in-a-thousand tail of a Gaussian,
-that of a run of 2 x 500 draws): quadratic where the drop is at least a Gaussian's, else
-quadratic at the mode and linear far out; at most 8 units. :math:`\log D_i` is extrapolated
-linearly from the probe.
+reach is where the profile drops by 5.5 (the one-in-a-thousand tail of a Gaussian, that of a run
+of 2 x 500 draws): where the drop at the probe is at least a Gaussian's, a quadratic through it;
+where it is slower, a tail that is quadratic at the mode and linear far out, fitted to the last
+point and evaluated there again (at most three more points, at most 16 units out), with the
+other hyperparameters re-profiled at each by Newton steps that keep the mean log scale fixed.
+:math:`\log D_i` is extrapolated linearly from the last point. On the Normal-Normal model this
+reach is within 5% of the exact marginal posterior's on well and moderately identified scales;
+on a weakly identified one the low end is 12% short (``tests/test_scale_reach.py``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -112,6 +119,53 @@ def _along(hessian, a, gradient) -> np.ndarray:
     return -(h_g - (a @ h_g) / (a @ h_a) * h_a)
 
 
+class _Side:
+    """One side of the scale's reach: the profile along ``direction`` (in the hyperparameters
+    ``hyper``, from the mode ``x0`` where it is ``f0``), the other hyperparameters re-profiled far
+    out by Newton steps that keep the mean log scale (``slopes``) fixed."""
+
+    def __init__(self, solve, x0, f0, hyper, direction, hessian, slopes):
+        self.solve, self.x0, self.f0, self.hyper = solve, x0, f0, hyper
+        self.direction, self.hessian, self.slopes = direction, hessian, slopes
+        self._probed = None  # the profile at the first probe, kept for a second search
+
+    def reach(self, probe, level, furthest, refine, follow):
+        """``(x, t, reach)``: the last point evaluated, ``t`` units out, and the reach in units
+        estimated from it; None when the profile is not finite at ``probe`` units. A point
+        where it is not finite further out ends the search at the last finite one."""
+        t, found = probe, None
+        for k in range(1 + refine):  # secant-like steps toward the drop ``level``
+            if k == 0 and self._probed is not None:
+                x, f, g = self._probed
+            else:
+                x = self.x0.copy()
+                x[self.hyper] += t * self.direction
+                x, f, g = self.solve(x)
+                if k == 0:
+                    self._probed = (x, f, g)
+            for _ in range(follow if k else 0):  # the other hyperparameters, profiled
+                if not np.isfinite(f):
+                    break
+                moved = x.copy()
+                moved[self.hyper] += _along(self.hessian, self.slopes, g[self.hyper])
+                moved, f2, g2 = self.solve(moved)
+                if not f2 < f - 0.01:
+                    if f2 < f:
+                        x, f = moved, f2
+                    break
+                x, f, g = moved, f2, g2
+            if not np.isfinite(f):
+                return found if found is None else (found[0], found[1], found[1])
+            drop = f - self.f0
+            reach = _tail_reach(drop, t, level, furthest)
+            found = (x, t, reach)
+            gaussian = drop >= t**2 / 2  # or lighter: the quadratic is close enough
+            if gaussian or abs(drop - level) <= 0.5 or k == refine or reach == t:
+                break
+            t = reach
+        return found
+
+
 class ScaleReach:
     """Mixin of :class:`~pymc_auxform._pilot.Pilot`: the posterior reach of each target's scale
     around the pilot's mode. Uses the pilot's ``x``, ``where``, ``noises`` and the profile search
@@ -130,26 +184,30 @@ class ScaleReach:
         refine: int = 3,
         follow: int = 3,
         max_hyper: int = 32,
+        settled: Callable[[str, np.ndarray, np.ndarray], bool] | None = None,
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per noise of ``noises``, the change of each element's ``log D`` at the low and the high
         end of its reach (arrays of the noise's shape). Empty when there is nothing to estimate
         (no hyperparameter, more than ``max_hyper`` of them, or a profile Hessian that is not
         positive definite); a noise whose scale does not depend on the hyperparameters gets
-        zeros."""
+        zeros. ``settled(noise, low, high)``: whether a reach of ``low, high`` would change
+        nothing; asked with the probes' reach made 1.5 times as long, it spares the refinement
+        where the reach cannot matter."""
         mask = np.zeros(self.x.size, dtype=bool)
         for noise in inner:
             mask[self.where[noise]] = True
         hyper = np.flatnonzero(~mask)
         if hyper.size == 0 or hyper.size > max_hyper or not noises:
             return {}
-        x0, f0, g0 = self._solve_inner(self.x.copy(), mask, inner, prior)
+        solve = partial(self._solve_inner, mask=mask, inner=inner, prior=prior)
+        x0, f0, g0 = solve(self.x.copy())
         base = self._log_scales(x0, noises)
         hessian = np.empty((hyper.size, hyper.size))
         slopes = {n: np.empty((hyper.size,)) for n in noises}
-        for j, k in enumerate(hyper):
+        for j, k in enumerate(hyper):  # forward differences of the profile's gradient
             x = x0.copy()
             x[k] += step
-            xj, _, gj = self._solve_inner(x, mask, inner, prior)
+            xj, _, gj = solve(x)
             hessian[:, j] = (gj[hyper] - g0[hyper]) / step
             moved = self._log_scales(xj, noises)
             for n in noises:
@@ -170,36 +228,23 @@ class ScaleReach:
                 out[n] = (zero, zero)
                 continue
             direction = hg / np.sqrt(variance)
-            ends = []
-            for sign in (-1.0, 1.0):
-                t = probe
-                for k in range(1 + refine):  # secant-like steps toward the drop ``level``
-                    x = x0.copy()
-                    x[hyper] += sign * t * direction
-                    x, f, g = self._solve_inner(x, mask, inner, prior)
-                    for _ in range(follow if k else 0):  # the others, profiled (far out)
-                        if not np.isfinite(f):
-                            break
-                        moved = x.copy()
-                        moved[hyper] += _along(hessian, slopes[n], g[hyper])
-                        moved, f2, g2 = self._solve_inner(moved, mask, inner, prior)
-                        if not f2 < f - 0.01:
-                            if f2 < f:
-                                x, f = moved, f2
-                            break
-                        x, f, g = moved, f2, g2
-                    if not np.isfinite(f):
-                        break
-                    reach = _tail_reach(f - f0, t, level, furthest)
-                    gaussian = f - f0 >= t**2 / 2  # or lighter: the quadratic is close enough
-                    if gaussian or abs(f - f0 - level) <= 0.5 or k == refine or reach == t:
-                        break
-                    t = reach
-                if np.isfinite(f):
-                    ends.append((self._log_scales(x, noises)[n] - base[n]) * reach / t)
-                else:
-                    ends.append(np.zeros_like(base[n]))
-            out[n] = (np.minimum(*ends), np.maximum(*ends))
+            sides = [
+                _Side(solve, x0, f0, hyper, sign * direction, hessian, slopes[n])
+                for sign in (-1.0, 1.0)
+            ]
+            for more in (0, refine):  # from the probes alone first
+                ends = []
+                for side in sides:
+                    found = side.reach(probe, level, furthest, more, follow)
+                    if found is None:
+                        ends.append(np.zeros_like(base[n]))
+                    else:
+                        x, t, reach = found
+                        ends.append((self._log_scales(x, noises)[n] - base[n]) * reach / t)
+                low, high = np.minimum(*ends), np.maximum(*ends)
+                if settled is not None and settled(n, 1.5 * low, 1.5 * high):
+                    break
+            out[n] = (low, high)
         return out
 
     def _log_scales(self, x, noises) -> dict[str, np.ndarray]:

@@ -78,8 +78,10 @@ pilot measures how far its scale reaches (the Laplace covariance of the hyperpar
 profile, then the profile itself along the scale's direction to a drop of 5.5 nats: the
 one-in-a-thousand tail of a Gaussian), and each element keeps the value on the grid nearest its
 :math:`\lambda` whose width stays at least 3/4 of its width at the mode over that reach. On a
-well identified scale nothing changes. The cost is a few profile evaluations per such variable
-(one per hyperparameter, two to eight along the scale), whatever the number of elements.
+well identified scale nothing changes; where no value keeps the width, the element gets 0.
+The cost is a few profile evaluations per such variable (one per hyperparameter, then 2 to 26
+along the scale: more only where its posterior is far from Gaussian), whatever the number of
+elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
@@ -371,7 +373,7 @@ def _run_pilot(
             UserWarning,
             stacklevel=4,
         )
-    reach = _reach(pilot, targets, decided, prior)
+    reach = _reach(pilot, targets, decided, info, prior, snap)
     for name, noise, can_partial in targets:
         exact = pilot.diagonal.get(noise, False)
         lam, at_mode, span = decided[noise], None, None
@@ -392,10 +394,15 @@ def _run_pilot(
     choice.gradient_calls, choice.hvp_calls = pilot.gradient_calls, pilot.hvp_calls
 
 
-def _reach(pilot: Pilot, targets, decided, prior) -> dict:
+def _reach(pilot: Pilot, targets, decided, info, prior, snap) -> dict:
     """The posterior reach of the scale of each target that keeps some centering (a form with
     partial centering, a diagonal block, some lam > 0), in ``log D`` relative to the pilot's
     mode (:mod:`pymc_auxform._reach`); empty when there is none, or it cannot be estimated."""
+
+    def settled(noise, low, high) -> bool:
+        lam = lam_for_reach(decided[noise], info[noise] / prior[noise], low, high)
+        return bool(np.array_equal(_decide(lam, True, snap), decided[noise]))
+
     inner = [n for n in pilot.noises if pilot.diagonal.get(n, False)]
     kept = [
         noise
@@ -405,7 +412,7 @@ def _reach(pilot: Pilot, targets, decided, prior) -> dict:
     if not kept:
         return {}
     with np.errstate(all="ignore"):
-        return pilot.scale_reach(inner, prior, kept)
+        return pilot.scale_reach(inner, prior, kept, settled=settled)
 
 
 def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:

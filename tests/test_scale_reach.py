@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import norm
 
 from pymc_auxform import auxify, choose_centering, report
-from pymc_auxform._reach import _NARROWEST, _tail_reach, lam_for_reach
+from pymc_auxform._reach import _NARROWEST, _Side, _tail_reach, lam_for_reach
 from pymc_auxform.reference_models import hierarchical_glm
 
 GRID = np.round(np.arange(0, 1.0001, 0.05), 10)
@@ -173,3 +173,32 @@ def test_weak_scale_auto_does_not_diverge_small():
 def test_weak_scale_auto_does_not_diverge():
     # 1 divergent draw on 6 seeds (the auxiliary form: 0), against 29 and 133 before
     assert _weak_logit_divergences(range(20131306, 20131312)) <= 2
+
+
+def _side(profile):
+    """A one-hyperparameter side whose profile drop at ``t`` is ``profile(t)``."""
+
+    def solve(x):
+        return x, float(profile(x[0])), np.zeros_like(x)
+
+    return _Side(solve, np.zeros(1), 0.0, np.array([0]), np.ones(1), np.eye(1), np.ones(1))
+
+
+def test_side_search_reaches_the_level_on_a_heavy_tail():
+    b = 0.5
+
+    def profile(t):
+        return b**2 * (np.sqrt(1 + (t / b) ** 2) - 1)
+
+    x, t, reach = _side(profile).reach(2.0, 5.5, 50.0, 3, 3)
+    assert profile(reach) == pytest.approx(5.5, abs=0.05)
+    assert x[0] == t  # the last point evaluated
+
+
+def test_side_search_stops_at_the_last_finite_point():
+    def profile(t):  # a heavy tail where the density ends 3 units out
+        return 0.25 * (np.sqrt(1 + 4 * t**2) - 1) if t < 3 else np.inf
+
+    x, t, reach = _side(profile).reach(2.0, 5.5, 50.0, 3, 3)
+    assert t == reach == 2.0 and x[0] == 2.0
+    assert _side(lambda t: np.inf).reach(2.0, 5.5, 50.0, 3, 3) is None
