@@ -63,7 +63,8 @@ _CHUNK = 1024  # elements per block of the (elements, lams, deltas) array
 # at the pilot's mode anywhere on the reach. With 1/2 (the leapfrog's stability bound for a step
 # as wide as the bulk's narrowest width), a chain still stuck in the neck on 1 of 6 seeds of a
 # weakly identified 40-group logit model (lam up to 0.3: 133 divergent draws, log tau 6.7 below
-# its mode); with 3/4 (lam up to 0.25, median 0) 1 divergent draw in 6 seeds (2026-11-25)
+# its mode); with 3/4, and 0 where no value keeps it, every group there gets 0 and no draw
+# diverges on 6 seeds (benchmarks/results/centering_glm.md, 2026-11-25)
 _NARROWEST = 0.75
 
 
@@ -188,16 +189,19 @@ class ScaleReach:
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per noise of ``noises``, the change of each element's ``log D`` at the low and the high
         end of its reach (arrays of the noise's shape). Empty when there is nothing to estimate
-        (no hyperparameter, more than ``max_hyper`` of them, or a profile Hessian that is not
-        positive definite); a noise whose scale does not depend on the hyperparameters gets
-        zeros. ``settled(noise, low, high)``: whether a reach of ``low, high`` would change
+        (no hyperparameter), or when it cannot be (more than ``max_hyper`` hyperparameters, or a
+        profile Hessian that is not positive definite: ``reach_skipped`` says which); a noise
+        whose scale does not depend on the hyperparameters gets zeros. ``settled(noise, low, high)``: whether a reach of ``low, high`` would change
         nothing; asked with the probes' reach made 1.5 times as long, it spares the refinement
         where the reach cannot matter."""
         mask = np.zeros(self.x.size, dtype=bool)
         for noise in inner:
             mask[self.where[noise]] = True
         hyper = np.flatnonzero(~mask)
-        if hyper.size == 0 or hyper.size > max_hyper or not noises:
+        self.reach_skipped = ""
+        if hyper.size > max_hyper:
+            self.reach_skipped = f"{hyper.size} hyperparameters, more than {max_hyper}"
+        if hyper.size == 0 or self.reach_skipped or not noises:
             return {}
         solve = partial(self._solve_inner, mask=mask, inner=inner, prior=prior)
         x0, f0, g0 = solve(self.x.copy())
@@ -213,11 +217,12 @@ class ScaleReach:
             for n in noises:
                 slopes[n][j] = np.mean(moved[n] - base[n]) / step
         hessian = (hessian + hessian.T) / 2
-        if not np.all(np.isfinite(hessian)):
-            return {}
         try:
+            if not np.all(np.isfinite(hessian)):
+                raise np.linalg.LinAlgError
             np.linalg.cholesky(hessian)
         except np.linalg.LinAlgError:
+            self.reach_skipped = "the profile's Hessian is not finite and positive definite"
             return {}
         out = {}
         for n in noises:

@@ -85,15 +85,15 @@ elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 6 seeds). Against the model as written, the question a user asks first, it is 3.4x in ESS/s
-on geometric mean, the time of ``auxify(model)`` included, and 0.82x at worst, where the pure
-rewrite is 0.16x at worst (informative: 6 times slower than the model as written). Per gradient
-it is 1.6x the better fixed form on geometric mean and never below it; in ESS/s, 1.18x. Its cost
-is what keeps it from winning everywhere: ``auxify(model)`` takes up to 1.1 s, a partial form
-compiles slower, and with its compiled code cached a whole ``pm.sample`` call with nutpie takes
-1-7 s there, so on five models "auto" is 0.66-0.88x the better fixed form (short runs, where
-these fixed costs are a large share, and a weakly identified model whose ESS varies up to 10x
-between seeds).
+of 6 seeds, 2026-11-25 05:20 UTC). Against the model as written, the question a user asks
+first, it is 3.5x in ESS/s on geometric mean, the time of ``auxify(model)`` included, and 0.80x
+at worst, where the pure rewrite is 0.18x at worst (informative: 6 times slower than the model
+as written). Per gradient it is 1.58x the better fixed form on geometric mean and never below
+it; in ESS/s, 1.22x. Its cost is what keeps it from winning everywhere: ``auxify(model)`` takes
+up to 1.1 s, a partial form compiles slower, and with its compiled code cached a whole
+``pm.sample`` call with nutpie takes 1-7 s there, so on three models "auto" is 0.75-0.87x the
+better fixed form (the DBN's short runs, a data-rich model whose partial form compiles slower,
+and a weakly identified one where "auto" now builds the pure rewrite and pays for the choice).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
@@ -412,7 +412,18 @@ def _reach(pilot: Pilot, targets, decided, info, prior, snap) -> dict:
     if not kept:
         return {}
     with np.errstate(all="ignore"):
-        return pilot.scale_reach(inner, prior, kept, settled=settled)
+        reach = pilot.scale_reach(inner, prior, kept, settled=settled)
+    if pilot.reach_skipped:
+        names = [name for name, noise, _ in targets if noise in kept]
+        warnings.warn(
+            f"centering='auto': the posterior reach of the scale of {names} was not estimated "
+            f"({pilot.reach_skipped}); their lam chosen at the pilot's mode is kept. Where the "
+            "scale is weakly identified that lam can diverge: if pm.sample reports divergences, "
+            "pass centering=0.0.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return reach
 
 
 def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:
