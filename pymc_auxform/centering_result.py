@@ -38,7 +38,7 @@ class CenteringDecision:
         pilot's mode, before the reach (``lam`` is then chosen for the whole reach).
     reach : tuple of ndarray, optional
         The low and high end of the reach of each element's log scale, relative to the pilot's
-        mode (see :mod:`pymc_auxform._reach`).
+        mode (see the module docstring of ``pymc_auxform.centering``).
 
     Examples
     --------
