@@ -172,6 +172,10 @@ class ScaleReach:
     around the pilot's mode. Uses the pilot's ``x``, ``where``, ``noises`` and the profile search
     (``_solve_inner``, ``_slopes_at``)."""
 
+    reach_skipped: str = (
+        ""  # why the last scale_reach could not estimate the reach, if it could not
+    )
+
     def scale_reach(
         self,
         inner: list[str],

@@ -49,7 +49,9 @@ def advise(
         The rewritten variables kept partly centered (some ``lam`` above 0). With divergences
         the advice is the full auxiliary form: where a group scale is weakly identified, a
         partial form keeps a fraction of the funnel (``centering="auto"`` diverged on some
-        seeds where ``centering=0.0`` did not, ``benchmarks/results/centering_glm.md``).
+        seeds of a weakly identified logit model where ``centering=0.0`` did not, before it
+        chose ``lam`` over the scale's posterior reach; a partly centered variable that diverges
+        is one that rule did not catch).
 
     Returns
     -------
