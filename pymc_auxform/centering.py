@@ -119,6 +119,7 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor.rewriting.basic import local_second_to_alloc
 from threadpoolctl import threadpool_limits
 
+from pymc_auxform._linker import LeanPerformLinker
 from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform._reach import lam_for_reach
 from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
@@ -502,10 +503,11 @@ def _pilot_mode(model: pm.Model) -> Mode:
             data = value.get_value()
         observed += int(np.size(data)) if data is not None else 0
     if observed < 2000:
-        return Mode(linker="py", optimizer="merge")
+        return Mode(linker=LeanPerformLinker(), optimizer="merge")
     merge = optdb.query(RewriteDatabaseQuery(include=["merge"]))
     return Mode(
-        linker="py", optimizer=SequentialGraphRewriter(merge, in2out(local_second_to_alloc))
+        linker=LeanPerformLinker(),
+        optimizer=SequentialGraphRewriter(merge, in2out(local_second_to_alloc)),
     )
 
 

@@ -1,0 +1,112 @@
+"""The pilot's lean Python-thunk linker computes exactly what PyTensor's PerformLinker does."""
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pytensor.compile.mode import Mode
+
+from pymc_auxform import choose_centering
+from pymc_auxform._linker import LeanPerformLinker
+from pymc_auxform.reference_models import radon_style
+
+PLAIN = Mode(linker="py", optimizer="merge")
+LEAN = Mode(linker=LeanPerformLinker(), optimizer="merge")
+
+_UNARY = [pt.exp, pt.log, pt.log1p, pt.sqrt, pt.neg, pt.abs, pt.tanh, pt.sigmoid, pt.sqr]
+_BINARY = [pt.add, pt.sub, pt.mul, pt.true_div, pt.pow, pt.maximum, pt.gt, pt.ge, pt.eq]
+
+
+def _same(a, b) -> None:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b)  # NaN in the same places counts as equal
+
+
+def _graph(choices, inputs):
+    """An expression built from ``choices`` (a list of ints) over ``inputs``: unary and binary
+    elementwise ops (ufunc-backed and not), broadcasting rows, columns and scalars, a switch and
+    a sum, so that some nodes get lean thunks and some keep their perform."""
+    pool = list(inputs)
+    for c in choices:
+        a = pool[c % len(pool)]
+        b = pool[(c // 7) % len(pool)]
+        kind = c % 5
+        if kind == 0:
+            new = _UNARY[c % len(_UNARY)](a)
+        elif kind in (1, 2):
+            new = _BINARY[(c // 3) % len(_BINARY)](a, b)
+        elif kind == 3:
+            new = pt.switch(pt.gt(a, 0), a, b)
+        else:
+            new = a + pt.sum(b)
+        pool.append(pt.cast(new, "float64") if new.dtype == "bool" else new)
+    return pool[len(inputs) :]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    choices=st.lists(st.integers(0, 10_000), min_size=1, max_size=25),
+    seed=st.integers(0, 2**16),
+)
+def test_random_elementwise_graphs_match_perform_linker(choices, seed):
+    matrix, row, col = pt.matrix("m"), pt.row("r"), pt.col("c")
+    scalar, ints = pt.scalar("s"), pt.lvector("i")
+    outputs = _graph(choices, [matrix, row, col, scalar, pt.cast(ints, "float64")[None, :]])
+    rng = np.random.default_rng(seed)
+    values = [
+        rng.normal(size=(3, 4)),
+        rng.normal(size=(1, 4)),
+        rng.normal(size=(3, 1)),
+        np.asarray(rng.normal()),
+        rng.integers(-3, 4, size=4),
+    ]
+    inputs = [matrix, row, col, scalar, ints]
+    plain = pytensor.function(inputs, outputs, mode=PLAIN, on_unused_input="ignore")
+    lean = pytensor.function(inputs, outputs, mode=LEAN, on_unused_input="ignore")
+    for a, b in zip(plain(*values), lean(*values), strict=True):
+        _same(a, b)
+
+
+def test_lean_thunks_are_used_and_errors_stay_silent():
+    x = pt.vector("x")
+    out = pt.log(x) * 2 + pt.exp(x)  # log of a negative number: NaN, no warning
+    fn = pytensor.function([x], out, mode=LEAN)
+    assert fn.vm.lean_nodes >= 3  # log, mul, exp, add: not left to Elemwise.perform
+    with np.errstate(all="raise"):
+        value = fn(np.array([-1.0, 1.0]))
+    assert np.isnan(value[0]) and value[1] == pytest.approx(np.e)
+
+
+def test_integer_and_boolean_outputs_keep_their_dtypes():
+    i, j = pt.lvector("i"), pt.lvector("j")
+    outs = [i + j, i * 2, pt.true_div(i, j), pt.gt(i, j), i // j]
+    a, b = np.array([1, -4, 7]), np.array([2, 3, -2])
+    plain = pytensor.function([i, j], outs, mode=PLAIN)
+    lean = pytensor.function([i, j], outs, mode=LEAN)
+    for p, q in zip(plain(a, b), lean(a, b), strict=True):
+        _same(p, q)
+
+
+def test_the_choice_is_the_same_with_pytensors_own_linker():
+    model = radon_style("both", 600, 20, seed=3)
+    lean = choose_centering(model)  # the default mode: the lean linker
+    plain = choose_centering(model, mode=PLAIN)
+    assert lean.gradient_calls == plain.gradient_calls and lean.hvp_calls == plain.hvp_calls
+    for name in plain.lam:
+        np.testing.assert_allclose(lean.lam[name], plain.lam[name], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            lean.decisions[name].likelihood_info, plain.decisions[name].likelihood_info, rtol=1e-12
+        )
+
+
+def test_pilot_mode_uses_the_lean_linker():
+    from pymc_auxform.centering import _pilot_mode
+
+    with pm.Model() as model:
+        pm.Normal("y", pm.Normal("mu"), 1, observed=np.zeros(3))
+    assert isinstance(_pilot_mode(model).linker, LeanPerformLinker)
