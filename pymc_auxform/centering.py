@@ -85,15 +85,17 @@ elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 6 seeds, 2026-11-25 05:20 UTC). Against the model as written, the question a user asks
-first, it is 3.5x in ESS/s on geometric mean, the time of ``auxify(model)`` included, and 0.80x
-at worst, where the pure rewrite is 0.18x at worst (informative: 6 times slower than the model
+of 6 seeds, 2026-12-07 05:46 UTC). Against the model as written, the question a user asks
+first, it is 3.6x in ESS/s on geometric mean, the time of ``auxify(model)`` included, and 0.81x
+at worst, where the pure rewrite is 0.14x at worst (informative: 7 times slower than the model
 as written). Per gradient it is 1.58x the better fixed form on geometric mean and never below
-it; in ESS/s, 1.22x. Its cost is what keeps it from winning everywhere: ``auxify(model)`` takes
-up to 1.1 s, a partial form compiles slower, and with its compiled code cached a whole
-``pm.sample`` call with nutpie takes 1-7 s there, so on three models "auto" is 0.75-0.87x the
-better fixed form (the DBN's short runs, a data-rich model whose partial form compiles slower,
-and a weakly identified one where "auto" now builds the pure rewrite and pays for the choice).
+it; in ESS/s, 1.24x. Its cost is what keeps it from winning everywhere: ``auxify(model)`` takes
+up to 0.9 s, the rewritten model's own ``pm.sample`` call takes 0.1-0.9 s longer than the model
+as written's (nutpie compiles a larger graph), and with its compiled code cached a whole
+``pm.sample`` call with nutpie takes 1-7 s there, so on four models "auto" is 0.81-0.88x the
+better fixed form (the DBN's and eight schools' short runs and a weakly identified model, where
+"auto" builds the pure rewrite and pays for the choice, and a data-rich model whose rewritten
+form compiles slower).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
