@@ -180,8 +180,8 @@ def choose_centering(
         Seed of the initial point, the probes and the noise draws.
     mode : str or pytensor Mode, optional
         PyTensor mode of the pilot functions. By default Python thunks (C and Numba code
-        evaluate faster but took 10-40 s to compile cold here; Numba still 0.7-0.8 s with its
-        cache warm) with only duplicate merging, elementwise nodes calling their NumPy ufunc
+        evaluate faster but took 10-40 s to compile cold here; with Numba's cache warm the
+        choice still took 0.68-0.82 s on a model where it now takes 0.3 s) with only duplicate merging, elementwise nodes calling their NumPy ufunc
         directly (``pymc_auxform._linker``), and broadcast fills turned into allocations from
         2,000 observed values.
 
@@ -492,8 +492,8 @@ _ROOT_RULE = (
 
 def _pilot_mode(model: pm.Model) -> Mode:
     """Python thunks with only duplicate merging (compiling is most of the cost on small data),
-    elementwise nodes calling their ufunc directly (``LeanPerformLinker``: evaluations 2-2.5x
-    faster than with ``Elemwise.perform``, the same numbers),
+    elementwise nodes calling their ufunc directly (``LeanPerformLinker``: evaluations 2-5x
+    faster than with ``Elemwise.perform``, ad hoc; the same numbers),
     and from 2,000 observed values ``second`` (broadcast fills, many in gradients) turned into
     ``alloc``: with Python thunks a ``second`` runs its scalar code once per element (13 million
     calls, two thirds of the choice on 10,000 groups with 100,000 rows: 2.3 s -> 0.8 s ad hoc,
