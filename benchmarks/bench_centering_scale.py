@@ -40,10 +40,10 @@ class _Timed:
     def __init__(self, fn, log: dict, key: str):
         self.fn, self.log, self.key = fn, log, key
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return self.fn(*args)
+            return self.fn(*args, **kwargs)
         finally:
             seconds, calls = self.log.get(self.key, (0.0, 0))
             self.log[self.key] = (seconds + time.perf_counter() - start, calls + 1)
@@ -51,21 +51,33 @@ class _Timed:
 
 @contextmanager
 def _instrumented(log: dict):
-    """Time the pilot's compiled gradient and product, and count the products the information
-    uses (the rest are the profile search's Newton steps)."""
+    """Time the pilot's gradient evaluations and products (differences of gradients), and count
+    the products the information uses (the rest are the profile search's Newton steps)."""
     init, information = pilot_module.Pilot.__init__, pilot_module.Pilot.information
 
     def timed_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
-        self._objective = _Timed(self._objective, log, "gradient")
-        self._hvp = _Timed(self._hvp, log, "hvp")
+        # a product is a difference of gradients: its evaluations are logged under "hvp" only
+        objective, hvp = self._objective, self._hvp
+        self._objective = _Timed(objective, log, "gradient")
+
+        def timed_hvp(*a, **k):
+            self._objective = objective
+            try:
+                return _Timed(hvp, log, "hvp")(*a, **k)
+            finally:
+                self._objective = _Timed(objective, log, "gradient")
+
+        self._hvp = timed_hvp
 
     def counted_information(self):
-        before = self.hvp_calls
+        before, start = self.hvp_calls, time.perf_counter()
         try:
             return information(self)
         finally:
             log["information hvps"] = log.get("information hvps", 0) + self.hvp_calls - before
+            seconds = time.perf_counter() - start
+            log["information seconds"] = log.get("information seconds", 0.0) + seconds
 
     pilot_module.Pilot.__init__ = timed_init
     pilot_module.Pilot.information = counted_information
@@ -103,7 +115,11 @@ def main() -> None:
                 "hvps": choice.hvp_calls,
                 "hvp / gradient": hvp_cost,
                 "information hvps": log["information hvps"],
-                "information per iteration": log["information hvps"] * hvp_cost / passes,
+                # timed, not counted: its products are central differences (two evaluations),
+                # dearer than the search's forward ones
+                "information per iteration": log["information seconds"]
+                / (g_seconds / g_calls)
+                / passes,
                 "total per iteration": (choice.gradient_calls + choice.hvp_calls * hvp_cost)
                 / passes,
             }
@@ -132,11 +148,13 @@ def main() -> None:
             f"Date: {now} UTC. One process, after a warm-up call; two shared cores (seconds are "
             "noisy). Gradients: evaluations of the pilot's density and gradient; HVPs: "
             "Hessian-vector products (the profile search's Newton steps on the group effects and "
-            "the information). HVP / gradient: a product's mean time over a gradient evaluation's, "
-            "on the pilot's compiled functions. Information per iteration: the products the "
-            "information took (at most two per noise variable and colour) in gradient-equivalents, "
-            "over the pilot iterations (the start and each search); total per iteration adds the "
-            "search (its gradients and Newton-step products).",
+            "the information), each a difference of likelihood gradients (central: two "
+            "evaluations; forward from the point just evaluated, in the Newton steps: one). "
+            "HVP / gradient: a product's mean time over a gradient evaluation's. Information per "
+            "iteration: the time the information took (its products, at most two per noise "
+            "variable and colour, all central differences) in gradient evaluations, over the "
+            "pilot iterations (the start and each search); total per iteration adds the search "
+            "(its gradients and Newton-step products).",
             "",
             *lines,
             "",

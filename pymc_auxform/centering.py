@@ -34,14 +34,16 @@ effects out (:mod:`pymc_auxform._profile`: L-BFGS over the hyperparameters, exac
 the conditionally independent elements); a plain L-BFGS over all coordinates stopped early on
 data-rich models, and the choice then depended on where it stopped.
 
-**Cost that does not grow with the model.** The diagonal is read from Hessian-vector products
-(reverse over reverse), one pass per *block* (the elements of one noise variable) with random
-signs: exact where the block's Hessian is diagonal (conditionally independent group effects),
-unbiased otherwise; two passes that agree prove a block diagonal. Blocks that are not (recurrent
-chains, multivariate latents) get one :math:`\lambda` from their mean information. With many
-blocks, they share passes (at most ``2 * colours`` per pilot iteration). The rest is one rewrite,
-two compiled functions (Python thunks) and the searches: an evaluation of the profile costs two
-gradients and one product per block, whatever the number of elements.
+**Cost that does not grow with the model.** The diagonal is read from Hessian-vector products,
+one pass per *block* (the elements of one noise variable) with random signs: exact (to the error
+of the differences they are taken as, about 1e-10) where the block's Hessian is diagonal
+(conditionally independent group effects), unbiased otherwise; two passes that agree prove a
+block diagonal. Blocks that are not (recurrent chains, multivariate latents) get one
+:math:`\lambda` from their mean information. With many blocks, they share passes (at most
+``2 * colours`` per pilot iteration). The rest is one rewrite, one compiled function (Python
+thunks: the density, its gradient and the likelihood's, whose differences along a vector are the
+products) and the searches: an evaluation of the profile costs two gradients and one product
+(one more gradient) per block, whatever the number of elements.
 
 **Root variables.** A root variable whose parameters are constants (``mu ~ N(0, 5)``) carries no
 information to choose from: in an elementwise affine form (loc-scale, scale, log-affine) every
@@ -85,17 +87,17 @@ elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 6 seeds, 2026-12-07 05:46 UTC). Against the model as written, the question a user asks
-first, it is 3.6x in ESS/s on geometric mean, the time of ``auxify(model)`` included, and 0.81x
+of 6 seeds, 2026-12-07 07:23 UTC). Against the model as written, the question a user asks
+first, it is 3.7x in ESS/s on geometric mean, the time of ``auxify(model)`` included, and 0.89x
 at worst, where the pure rewrite is 0.14x at worst (informative: 7 times slower than the model
 as written). Per gradient it is 1.58x the better fixed form on geometric mean and never below
-it; in ESS/s, 1.24x. Its cost is what keeps it from winning everywhere: ``auxify(model)`` takes
-up to 0.9 s, the rewritten model's own ``pm.sample`` call takes 0.1-0.9 s longer than the model
-as written's (nutpie compiles a larger graph), and with its compiled code cached a whole
-``pm.sample`` call with nutpie takes 1-7 s there, so on four models "auto" is 0.81-0.88x the
-better fixed form (the DBN's and eight schools' short runs and a weakly identified model, where
-"auto" builds the pure rewrite and pays for the choice, and a data-rich model whose rewritten
-form compiles slower).
+it; in ESS/s, 1.26x. Its cost is what keeps it from winning everywhere: ``auxify(model)`` takes
+up to 0.84 s, the rewritten model's own ``pm.sample`` call takes longer than the model as
+written's (nutpie compiles a larger graph), and with its compiled code cached a whole
+``pm.sample`` call with nutpie takes 1-9 s there, so on three models "auto" is 0.78-0.89x the
+better fixed form (eight schools and a weakly identified model, where "auto" builds the pure
+rewrite and pays for the choice, and a data-rich model whose partly centered form compiles
+slower than the model as written).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
