@@ -2,6 +2,8 @@
 Hessian-vector products where blocks are diagonal, a cost that does not grow with the number of elements, the same decisions as the exact
 (per-element) method, right picks, and a safe fallback."""
 
+import warnings
+
 import numpy as np
 import pymc as pm
 import pytensor
@@ -298,3 +300,39 @@ def test_unsettled_choice_warns():
     with pytest.warns(UserWarning, match="still moved"):
         choice = choose_centering(REFERENCE["mixed"](), max_iter=1)
     assert not choice.converged
+
+
+def test_kinked_likelihood_fails_safely():
+    """A Laplace likelihood has a kink at each data point, where the profile's inner solution of
+    a two-row group lands: a difference of gradients across it read a spike as information and
+    centered that group (lam 1) where the other groups got 0. The information's products are
+    checked against the forward difference from the same evaluations: the pilot fails, says
+    why, and keeps the variables as written."""
+    rng = np.random.default_rng(0)
+    counts = np.r_[np.full(5, 100), np.full(10, 2)]
+    group = np.repeat(np.arange(15), counts)
+    y = rng.normal(0.0, 1.0, 15)[group] + rng.laplace(0.0, 0.5, group.size)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfNormal("tau", 2.0)
+        a = pm.Normal("a", mu, tau, shape=15)
+        pm.Laplace("y", a[group], 0.5, observed=y)
+    with pytest.warns(UserWarning, match="not smooth"):
+        choice = choose_centering(model)
+    assert choice.failed and choice.lam["a"] == 1.0
+
+
+@pytest.mark.parametrize("nu", [3.0, 30.0])
+def test_smooth_heavy_tailed_likelihood_is_not_taken_for_a_kink(nu):
+    """Student-t likelihoods are smooth but not log-concave: the Hessian changes sign in the
+    tails, where a relative check alone would flag elements whose information is near 0."""
+    group, y = simulate_hierarchical(15, np.r_[np.full(5, 60), np.full(10, 2)], seed=6)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfNormal("tau", 2.0)
+        a = pm.Normal("a", mu, tau, shape=15)
+        pm.StudentT("y", nu=nu, mu=a[group], sigma=0.5, observed=y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        choice = choose_centering(model)
+    assert not choice.failed and choice.converged
