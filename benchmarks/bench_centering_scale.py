@@ -51,7 +51,8 @@ class _Timed:
 
 @contextmanager
 def _instrumented(log: dict):
-    """Time the pilot's gradient evaluations and products (differences of gradients), and count
+    """Time the pilot's gradient evaluations, the search's products (``_hvp``: differences of
+    gradients) and the information (its products are checked central differences), and count
     the products the information uses (the rest are the profile search's Newton steps)."""
     init, information = pilot_module.Pilot.__init__, pilot_module.Pilot.information
 
@@ -150,7 +151,8 @@ def main() -> None:
             "Hessian-vector products (the profile search's Newton steps on the group effects and "
             "the information), each a difference of likelihood gradients (central: two "
             "evaluations; forward from the point just evaluated, in the Newton steps: one). "
-            "HVP / gradient: a product's mean time over a gradient evaluation's. Information per "
+            "HVP / gradient: the mean time of a search's product (the information's are timed in "
+            "its own column) over a gradient evaluation's. Information per "
             "iteration: the time the information took (its products, at most two per noise "
             "variable and colour, all central differences) in gradient evaluations, over the "
             "pilot iterations (the start and each search); total per iteration adds the search "

@@ -4,8 +4,8 @@ The pilot's functions run as Python thunks (compiling C or Numba code cost far m
 evaluations save on a first call). ``Elemwise.perform`` spends most of its time around the
 NumPy ufunc it calls: a runtime-broadcast check per input, an ``errstate`` context and attribute
 lookups, about 6 us a node (ad hoc profile). More than half of the 250-400 nodes of the pilot's
-gradients and Hessian-vector products on a radon-style model are such nodes, evaluated tens to a
-few hundred times per choice.
+gradients on a radon-style model were such nodes (counted with its earlier reverse-over-reverse
+products), evaluated tens to a few hundred times per choice.
 
 :class:`LeanPerformLinker` is PyTensor's :class:`~pytensor.link.basic.PerformLinker` with the
 thunk of each elementwise node that maps one-to-one onto a NumPy ufunc (same number of inputs,

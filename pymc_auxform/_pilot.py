@@ -61,8 +61,9 @@ from pymc_auxform.reporting import AuxformInfo
 # 3e-5 to 5e-5 (they are warm-started; only the correction changes).
 _POOL_STEP = 0.1
 
-# The step of the central differences, over the probe's largest element (see Pilot._hvp): about
-# the cube root of the machine epsilon, where the truncation and rounding errors balance.
+# The steps of the differences, over the probe's largest element (see Pilot._hvp): about the cube
+# root (central) and the square root (forward) of the machine epsilon, where the truncation and
+# rounding errors balance.
 _FD_STEP = 1e-5
 _FD_FORWARD = 1e-7
 
@@ -138,8 +139,8 @@ class Pilot(ProfileSearch, ScaleReach):
         self._steps: dict[str, np.ndarray] = {}
         self._block_means: dict[str, float] = {}
         self._pool: dict[str, list[float]] = {}
-        self._last_slopes: tuple[np.ndarray, list] = (np.full_like(self.x, np.nan), [])
-        self._last_likelihood_grad = (np.full_like(self.x, np.nan), np.zeros_like(self.x))
+        # the point evaluated last, with its likelihood gradient and slopes
+        self._last: tuple[np.ndarray, np.ndarray, list] = (np.full_like(self.x, np.nan), None, [])
 
     def start(self, prior: dict[str, float]) -> dict[str, np.ndarray] | None:
         """At the initial point: which blocks are diagonal (two probes each), and a first
@@ -267,20 +268,15 @@ class Pilot(ProfileSearch, ScaleReach):
         """The central product of :meth:`_hvp`, and the forward one from the same evaluations
         and the gradient at ``x`` (computed if ``x`` is not the point evaluated last; the
         searches end where they last evaluated). Where the likelihood is smooth they agree to
-        about 1e-5 of the product; within a step of a kink (where a Laplace likelihood's gradient
+        3e-5 of the product's largest element or better (ad hoc, the models of :meth:`_hvp`), and
+        the check allows 1e-2; within a step of a kink (where a Laplace likelihood's gradient
         jumps) each reads a spike of the jump over the step, and they differ by half of it or
         more. The information's products are checked so (:meth:`_probe`): a spike read as
         information centered a data-poor group of a Laplace model."""
-        if not np.array_equal(self._last_likelihood_grad[0], x):
+        if not np.array_equal(self._last[0], x):
             self._value_and_grad(x)
-        at = self._last_likelihood_grad[1]
-        size = float(np.max(np.abs(v), initial=0.0))
-        if size == 0.0:
-            return np.zeros_like(x), np.zeros_like(x)
-        h = _FD_STEP / size
-        plus = np.asarray(self._objective(x + h * v)[2])
-        minus = np.asarray(self._objective(x - h * v)[2])
-        return (plus - minus) / (2.0 * h), (plus - at) / h
+        central, plus, h = self._central(x, v)
+        return central, (plus - self._last[1]) / h
 
     def _hvp(self, x: np.ndarray, v: np.ndarray, central: bool = True) -> np.ndarray:
         r"""The likelihood Hessian times ``v`` at ``x``, by differences of the likelihood gradient
@@ -288,37 +284,43 @@ class Pilot(ProfileSearch, ScaleReach):
 
         Central, :math:`(g(x + hv) - g(x - hv)) / 2h` with :math:`h\,\max|v| =` ``_FD_STEP``:
         the error is :math:`O(h^2)` times the third derivatives plus the gradient's rounding over
-        :math:`h` (about 1e-11 of the gradient), far below what :math:`\lambda = r/(1+r)`
-        resolves. The third-derivative term of a diagonal block does not depend on the signs of
-        ``v`` (:math:`v_i^2 = 1`), so two probes of such a block still agree to rounding
+        :math:`h` (about 1e-11 of the gradient): at most 6e-10 of the product's largest element
+        against reverse-over-reverse products on a tanh DBN, logit, Poisson and radon-style
+        models off their modes (ad hoc), far below what :math:`\lambda = r/(1+r)` resolves.
+        The third-derivative term of a diagonal block does not depend on the signs of ``v``
+        (:math:`v_i^2 = 1`), so two probes of such a block still agree to rounding
         (:func:`~pymc_auxform._profile.agree`). Forward (``central=False``), :math:`(g(x + hv) -
         g(x)) / h` with ``_FD_FORWARD``, when ``x`` is the point evaluated last (its gradient is
-        kept): one evaluation, an error of about 1e-6 of the product, for the Newton steps, which
-        it only slows (on the 17 centering models: the same decisions, one more gradient in all);
-        otherwise central."""
-        size = float(np.max(np.abs(v), initial=0.0))
-        if size == 0.0:
-            return np.zeros_like(x)
-        if not central:
-            last, at = self._last_likelihood_grad
-            if np.array_equal(last, x):
-                h = _FD_FORWARD / size
-                return (np.asarray(self._objective(x + h * v)[2]) - at) / h
-        h = _FD_STEP / size
-        plus, minus = self._objective(x + h * v)[2], self._objective(x - h * v)[2]
-        return (np.asarray(plus) - np.asarray(minus)) / (2.0 * h)
+        kept): one evaluation, an error of at most 3e-7 of the product there, for the Newton
+        steps, which it only slows (on the 17 centering models: the same decisions, one more
+        gradient in all); otherwise central."""
+        last, at, _ = self._last
+        if not central and np.array_equal(last, x):
+            h = _FD_FORWARD / max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
+            return (np.asarray(self._objective(x + h * v)[2]) - at) / h
+        return self._central(x, v)[0]
+
+    def _central(self, x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """The central difference along ``v`` (see :meth:`_hvp`), ``g(x + hv)`` and ``h``."""
+        h = _FD_STEP / max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
+        plus = np.asarray(self._objective(x + h * v)[2])
+        minus = np.asarray(self._objective(x - h * v)[2])
+        return (plus - minus) / (2.0 * h), plus, h
 
     def _value_and_grad(self, x):
         self.gradient_calls += 1
         value, gradient, likelihood_grad, *slopes = self._objective(x)
-        self._last_likelihood_grad = (np.array(x, copy=True), np.array(likelihood_grad, copy=True))
-        self._last_slopes = (np.array(x, copy=True), [np.array(d, copy=True) for d in slopes])
+        self._last = (
+            np.array(x, copy=True),
+            np.array(likelihood_grad, copy=True),
+            [np.array(d, copy=True) for d in slopes],
+        )
         return value, gradient
 
     def _slopes_at(self, x) -> list[np.ndarray]:
         """The slopes D at ``x``: those of the last evaluation when it was there (the searches
         end where they last evaluated; the slopes do not depend on ``c``)."""
-        last, slopes = self._last_slopes
+        last, _, slopes = self._last
         if not np.array_equal(last, x):
             self.gradient_calls += 1
             slopes = self._objective(x)[3:]

@@ -36,7 +36,7 @@ data-rich models, and the choice then depended on where it stopped.
 
 **Cost that does not grow with the model.** The diagonal is read from Hessian-vector products,
 one pass per *block* (the elements of one noise variable) with random signs: exact (to the error
-of the differences they are taken as, about 1e-10) where the block's Hessian is diagonal
+of the differences they are taken as, below 1e-9) where the block's Hessian is diagonal
 (conditionally independent group effects), unbiased otherwise; two passes that agree prove a
 block diagonal. Blocks that are not (recurrent chains, multivariate latents) get one
 :math:`\lambda` from their mean information. With many blocks, they share passes (at most
@@ -181,11 +181,12 @@ def choose_centering(
     random_seed : int, optional
         Seed of the initial point, the probes and the noise draws.
     mode : str or pytensor Mode, optional
-        PyTensor mode of the pilot functions. By default Python thunks (C and Numba code
+        PyTensor mode of the pilot's function. By default Python thunks (C and Numba code
         evaluate faster but took 10-40 s to compile cold here; with Numba's cache warm the
-        choice still took 0.68-0.82 s on a model where it now takes 0.3 s) with only duplicate merging, elementwise nodes calling their NumPy ufunc
-        directly (``pymc_auxform._linker``), and broadcast fills turned into allocations from
-        2,000 observed values.
+        choice still took 0.68-0.82 s on a model where it now takes about 0.2 s) with only
+        duplicate merging, elementwise nodes calling their NumPy ufunc directly
+        (``pymc_auxform._linker``), and broadcast fills turned into allocations from 2,000
+        observed values.
 
     Returns
     -------
