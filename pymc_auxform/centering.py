@@ -115,12 +115,9 @@ import numpy as np
 import pymc as pm
 import pytensor
 
-from pytensor.compile.mode import Mode, optdb
+from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Constant
-from pytensor.graph.rewriting.basic import SequentialGraphRewriter, in2out
-from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.graph.traversal import ancestors
-from pytensor.tensor.rewriting.basic import local_second_to_alloc
 from threadpoolctl import threadpool_limits
 
 from pymc_auxform._linker import LeanPerformLinker
@@ -184,9 +181,8 @@ def choose_centering(
         PyTensor mode of the pilot's function. By default Python thunks (C and Numba code
         evaluate faster but took 10-40 s to compile cold here; with Numba's cache warm the
         choice still took 0.68-0.82 s on a model where it now takes about 0.2 s) with only
-        duplicate merging, elementwise nodes calling their NumPy ufunc directly
-        (``pymc_auxform._linker``), and broadcast fills turned into allocations from 2,000
-        observed values.
+        duplicate merging, and elementwise nodes calling NumPy directly, never PyTensor's
+        per-element scalar code (``pymc_auxform._linker``).
 
     Returns
     -------
@@ -268,7 +264,7 @@ def _choose_with_model(
     if colours < 1:
         raise ValueError(f"colours must be >= 1, got {colours}.")
     start = time.perf_counter()
-    mode = _pilot_mode(model) if mode is None else mode
+    mode = _pilot_mode() if mode is None else mode
     wanted = None if var_names is None else resolve_names(model, var_names, "var_names")
     excluded = [] if exclude is None else resolve_names(model, exclude, "exclude")
     # Creation tracebacks of graph nodes cost more than the gradients themselves here; BLAS
@@ -493,31 +489,14 @@ _ROOT_RULE = (
 )
 
 
-def _pilot_mode(model: pm.Model) -> Mode:
+def _pilot_mode() -> Mode:
     """Python thunks with only duplicate merging (compiling is most of the cost on small data),
-    elementwise nodes calling their ufunc directly (``LeanPerformLinker``: evaluations 2-5x
-    faster than with ``Elemwise.perform``, ad hoc; the same numbers),
-    and from 2,000 observed values ``second`` (broadcast fills, many in gradients) turned into
-    ``alloc``: with Python thunks a ``second`` runs its scalar code once per element (13 million
-    calls, two thirds of the choice on 10,000 groups with 100,000 rows: 2.3 s -> 0.8 s ad hoc,
-    same decisions). FAST_COMPILE's rewrites on top cost more to run than they saved in the
-    evaluations (ad hoc, same decisions and evaluation counts: 0.58 -> 0.42 s on radon-style
-    10,000 rows, 0.89 -> 0.77 s on 5,000 rows; on small data they took twice as long on the
-    DBN)."""
-    observed = 0
-    for rv in model.observed_RVs:
-        value = model.rvs_to_values[rv]
-        data = getattr(value, "data", None)
-        if data is None and hasattr(value, "get_value"):
-            data = value.get_value()
-        observed += int(np.size(data)) if data is not None else 0
-    if observed < 2000:
-        return Mode(linker=LeanPerformLinker(), optimizer="merge")
-    merge = optdb.query(RewriteDatabaseQuery(include=["merge"]))
-    return Mode(
-        linker=LeanPerformLinker(),
-        optimizer=SequentialGraphRewriter(merge, in2out(local_second_to_alloc)),
-    )
+    elementwise nodes run without ``Elemwise.perform`` (``LeanPerformLinker``: evaluations 2-5x
+    faster, ad hoc; the same numbers). FAST_COMPILE's rewrites on top cost more to run than they
+    saved in the evaluations (ad hoc, same decisions and evaluation counts: 0.58 -> 0.42 s on
+    radon-style 10,000 rows, 0.89 -> 0.77 s on 5,000 rows; on small data they took twice as
+    long on the DBN)."""
+    return Mode(linker=LeanPerformLinker(), optimizer="merge")
 
 
 def _supports_partial(model: pm.Model, name: str) -> bool:

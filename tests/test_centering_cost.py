@@ -30,7 +30,7 @@ from pymc_auxform.rewrite import rewrite_model
 def _pilot(model, names):
     aux, rep = rewrite_model(model)
     targets = [(r.name, r.noise[0], True) for r in rep.rewritten if r.name in names]
-    return Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode(model))
+    return Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode())
 
 
 def _exact_hvp(pilot):
