@@ -10,7 +10,12 @@ Per model and form: min bulk ESS over the original free variables, ESS per 1000 
 ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + for auto the time of
 ``auxify(model)``: the choice and the rewrite), each the median over ``--seeds`` sampling seeds
 (6; the order of the forms rotated between seeds), timed with the heap collected and frozen.
-"Best fixed" is the better of the model as written and ``centering=0.0``, same run.
+"Best fixed" is the better of the model as written and ``centering=0.0``, same run. Each model
+runs in a fresh Python process (as a user's session that samples that model), not one process
+for the whole suite: late in a suite run every ``pm.sample`` call took longer, the partly
+centered model's the most (the mixed model, written / aux / auto walls: 2.11 / 2.16 / 2.77 s
+late in the run of 2026-12-07 09:10 UTC, 1.63 / 1.76 / 2.00 s in a fresh process run just
+after; ``--one-process`` runs the old way).
 
 Run by hand: ``PYTHONPATH=. python benchmarks/bench_centering.py [--quick]``; writes
 ``benchmarks/results/centering.{md,json}``. ``--suite glm``: five varying-intercept models with
@@ -23,6 +28,8 @@ import argparse
 import datetime
 import gc
 import json
+import subprocess
+import sys
 import time
 import warnings
 
@@ -197,6 +204,24 @@ def _with_choice(auto: dict, seconds: float) -> dict:
     return {"ess_per_wall": float(np.median(per_seed))}
 
 
+def isolated(quick: bool, only: list[str] | None, tag: str, n_seeds: int, suite: str) -> None:
+    """:func:`main` with each model in a fresh Python process; the rows written together."""
+    names = [n for n in (glm_models() if suite == "glm" else models()) if not only or n in only]
+    rows, settings = [], None
+    for name in names:
+        part = f"part_{suite}_{name}"
+        command = [sys.executable, __file__, "--one-process", "--only", name, "--tag", part]
+        command += ["--suite", suite, "--seeds", str(n_seeds)] + (["--quick"] if quick else [])
+        subprocess.run(command, check=True)
+        files = [RESULTS / f"centering_{part}.{ext}" for ext in ("json", "md")]
+        result = json.loads(files[0].read_text())
+        rows += result["rows"]
+        settings = {**result["settings"], "process": "a fresh one per model"}
+        for f in files:
+            f.unlink()
+        write(rows, settings, tag)
+
+
 def merge(tags: list[str]) -> None:
     """Write ``centering.{md,json}`` from the rows of several tagged runs (same settings)."""
     parts = [json.loads((RESULTS / f"centering_{t}.json").read_text()) for t in tags]
@@ -349,6 +374,11 @@ if __name__ == "__main__":
         "--suite", choices=["main", "glm"], default="main", help="glm: writes centering_glm.*"
     )
     parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="run every model in this process (by default each in a fresh one)",
+    )
+    parser.add_argument(
         "--seeds",
         type=int,
         default=6,
@@ -359,5 +389,6 @@ if __name__ == "__main__":
     if args.merge:
         merge(args.merge)
     else:
-        tag = "glm" if args.suite == "glm" else args.tag
-        main(args.quick, args.only, tag, args.seeds, args.suite)
+        tag = args.tag or ("glm" if args.suite == "glm" else "")
+        run_suite = main if args.one_process else isolated
+        run_suite(args.quick, args.only, tag, args.seeds, args.suite)

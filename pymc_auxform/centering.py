@@ -87,17 +87,17 @@ elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 6 seeds, 2026-12-07 07:23 UTC). Against the model as written, the question a user asks
-first, it is 3.7x in ESS/s on geometric mean, the time of ``auxify(model)`` included, and 0.89x
-at worst, where the pure rewrite is 0.14x at worst (informative: 7 times slower than the model
-as written). Per gradient it is 1.58x the better fixed form on geometric mean and never below
-it; in ESS/s, 1.26x. Its cost is what keeps it from winning everywhere: ``auxify(model)`` takes
-up to 0.84 s, the rewritten model's own ``pm.sample`` call takes longer than the model as
-written's (nutpie compiles a larger graph), and with its compiled code cached a whole
-``pm.sample`` call with nutpie takes 1-9 s there, so on three models "auto" is 0.78-0.89x the
-better fixed form (eight schools and a weakly identified model, where "auto" builds the pure
-rewrite and pays for the choice, and a data-rich model whose partly centered form compiles
-slower than the model as written).
+of 6 seeds, each model in a fresh process, 2026-12-07 09:50 UTC). Against the model as written,
+the question a user asks first, it is 3.7x in ESS/s on geometric mean, the time of
+``auxify(model)`` included, and 0.89x at worst, where the pure rewrite is 0.17x at worst
+(informative: 6 times slower than the model as written). Per gradient it is 1.58x the better
+fixed form on geometric mean and never below it; in ESS/s, 1.28x. Its cost is what keeps it
+from winning everywhere: ``auxify(model)`` takes up to 0.9 s, a partly centered model's own
+``pm.sample`` call takes longer than the model as written's (nutpie compiles a larger graph),
+and with its compiled code cached a whole ``pm.sample`` call with nutpie takes 1-9 s there, so
+on four models "auto" is 0.87-0.89x the better fixed form (eight schools, the DBN and a weakly
+identified model, where "auto" builds the pure rewrite and pays for the choice, and a
+data-rich model whose partly centered form compiles slower than the model as written).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
