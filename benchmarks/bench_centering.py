@@ -223,12 +223,14 @@ def isolated(quick: bool, only: list[str] | None, tag: str, n_seeds: int, suite:
 
 
 def merge(tags: list[str]) -> None:
-    """Write ``centering.{md,json}`` from the rows of several tagged runs (same settings)."""
+    """Write ``centering.{md,json}`` (``centering_glm.*`` for rows of the GLM suite) from the rows
+    of several tagged runs (same settings)."""
     parts = [json.loads((RESULTS / f"centering_{t}.json").read_text()) for t in tags]
-    order = list(models())
+    glm = list(glm_models())
+    order = list(models()) + glm
     unique = {r["model"]: r for p in reversed(parts) for r in p["rows"]}  # first tag wins
     rows = sorted(unique.values(), key=lambda r: order.index(r["model"]))
-    write(rows, parts[0]["settings"])
+    write(rows, parts[0]["settings"], "glm" if all(r["model"] in glm for r in rows) else "")
 
 
 def write(rows: list[dict], settings: dict, tag: str = "") -> None:
