@@ -143,7 +143,9 @@ class ProfileSearch:
         actual = np.stack(
             [hv[self.where[n]] + prior[n] * signs[:, a] for a, n in enumerate(inner)], axis=1
         )
-        return agree(predicted, actual)
+        # ``predicted`` sums k forward-difference columns (each off by up to 3e-7 of its largest
+        # element), ``actual`` is central: a floor of 1e-7 could read that error as coupling
+        return agree(predicted, actual, floor=1e-5)
 
     def _newton_step(self, x, g, curvature, inner, prior, max_cg: int = 10) -> np.ndarray:
         """The Newton step on the blocks: exact per element from ``(k, k)`` matrices, else
@@ -196,13 +198,14 @@ class ProfileSearch:
         return step
 
 
-def agree(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two Hessian-vector estimates agree to the error of central differences (relative
-    1e-5 per element, and 1e-7 of the largest for elements near 0): they differ by far more where
+def agree(a: np.ndarray, b: np.ndarray, floor: float = 1e-7) -> bool:
+    """Whether two Hessian-vector estimates agree to the error of their differences (relative
+    1e-5 per element, and ``floor`` times the largest for elements near 0: 1e-7 for central
+    differences, whose error is at most 6e-10 of the largest): they differ by far more where
     elements couple (the sum of the off-diagonal terms the probes' signs pick)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
-    return bool(np.allclose(a, b, rtol=1e-5, atol=1e-7 * scale + 1e-12))
+    return bool(np.allclose(a, b, rtol=1e-5, atol=floor * scale + 1e-12))
 
 
 __all__ = ["ProfileSearch", "agree"]
