@@ -22,6 +22,8 @@ import pytensor
 
 from pytensor.compile.mode import Mode
 
+from pymc_auxform._logp_terms import replace_rvs_by_values
+
 _MODE = Mode(linker="py", optimizer="fast_compile")
 
 
@@ -72,7 +74,7 @@ def _solve_noise(model, name, row, z0, *, lo=-30.0, hi=30.0, steps=80):
     if noise.type.shape != z.type.shape and noise.ndim != z.ndim:
         return None, "its noise does not have its shape"
     others = [v for v in model.value_vars if v is not value]
-    z_graph, eps_graph = model.replace_rvs_by_values([z, noise])
+    z_graph, eps_graph = replace_rvs_by_values(model, [z, noise])
     f = pytensor.function(
         [value, *others], [z_graph, eps_graph], mode=_MODE, on_unused_input="ignore"
     )

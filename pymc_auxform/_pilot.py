@@ -41,6 +41,8 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 
+from pymc.initial_point import make_initial_point_expression
+from pymc.pytensorf import find_rng_nodes, replace_rng_nodes, reseed_rngs
 from pytensor.gradient import DisconnectedType, grad
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import graph_replace
@@ -50,6 +52,8 @@ from pytensor.tensor.random.basic import NormalRV
 from pytensor.tensor.rewriting.basic import constant_folding
 from scipy.optimize import minimize
 
+from pymc_auxform._linker import compile_pilot, pilot_mode
+from pymc_auxform._logp_terms import logp_terms, replace_rvs_by_values
 from pymc_auxform._profile import ProfileSearch, agree
 from pymc_auxform._reach import ScaleReach
 from pymc_auxform.forms.base import is_constant_value
@@ -83,15 +87,16 @@ class Pilot(ProfileSearch, ScaleReach):
         The original model (for the value transforms of the original variables).
     targets : list of (name, noise name, supports partial)
     rng : np.random.Generator
-    mode : str
-        PyTensor mode of the compiled functions.
+    mode : pytensor Mode or None
+        PyTensor mode of the compiled functions; None: :func:`~pymc_auxform._linker.lean_function`
+        (what ``pilot_mode()`` computes, compiled in half the time).
     colours : int
         At most this many groups of blocks are probed separately.
     """
 
     def __init__(self, aux, model, targets, rng, mode, colours: int = 4):
         self.aux = aux
-        point = aux.initial_point(random_seed=int(rng.integers(2**31)))
+        point = initial_point(aux, int(rng.integers(2**31)), mode)
         self.point = point
         values = aux.value_vars
         noise_values = {noise: aux.rvs_to_values[aux[noise]] for _, noise, _ in targets}
@@ -117,11 +122,10 @@ class Pilot(ProfileSearch, ScaleReach):
         likelihood_grad = _grad(likelihood, joined)
         obj = likelihood + rest
         # products with the likelihood Hessian are differences of its gradient (see _hvp)
-        self._objective = pytensor.function(
+        self._objective = compile_pilot(
             [joined],
             [-obj, -(likelihood_grad + _grad(rest, joined)), likelihood_grad, *slopes],
-            mode=mode,
-            on_unused_input="ignore",
+            mode,
         )
         self.x = np.concatenate([point[v.name].ravel() for v in values]).astype(float)
         # Loose tolerances: lam = r/(1+r) needs r to a few per cent, not the mode to 1e-9. The
@@ -341,14 +345,14 @@ def noise_information(
         if is_constant_value(strip_guard(mu), 0) and is_constant_value(strip_guard(sigma), 1):
             return 1.0
     value = aux.rvs_to_values[rv]
-    logp = aux.logp(vars=[rv], sum=False)[0]
+    (logp,) = logp_terms(aux, [rv])
     curvature = _grad(pt.sum(_grad(pt.sum(logp), value)), value)
     natural = pt.as_tensor(rv).type()
     forward = natural if transform is None else transform.forward(natural, *rv.owner.inputs)
     (curvature,) = graph_replace([curvature], {value: forward}, strict=False)
     # the noise's parameter-check guard (forms.checks) may read other variables: they are fixed at
     # the initial point, where the guard holds (it never changes the density where it holds)
-    point = aux.initial_point() if point is None else point
+    point = initial_point(aux, 0, mode) if point is None else point
     others = {
         v: pt.constant(point[v.name], dtype=v.dtype)
         for v in aux.value_vars
@@ -356,19 +360,37 @@ def noise_information(
     }
     if others:
         (curvature,) = graph_replace([curvature], others, strict=False)
-    fn = pytensor.function([natural], curvature, mode=mode, on_unused_input="ignore")
+    fn = compile_pilot([natural], curvature, mode)
     size = max(1, int(np.prod(point[value.name].shape)))
     n = max(2, -(-n_draws // size))
-    draws = pm.draw(rv, draws=n, random_seed=rng, mode=mode)
+    draws = pm.draw(rv, draws=n, random_seed=rng, mode=pilot_mode() if mode is None else mode)
     return float(-np.mean([np.mean(fn(d)) for d in draws]))
+
+
+def initial_point(model: pm.Model, seed: int, mode=None) -> dict[str, np.ndarray]:
+    """``model.initial_point(random_seed=seed)`` (the same values), compiled as the pilot's
+    functions are: PyMC compiles it with FAST_COMPILE's rewrites, a tenth of the choice on eight
+    schools (ad hoc)."""
+    values = make_initial_point_expression(
+        free_rvs=model.free_RVs,
+        rvs_to_transforms=model.rvs_to_transforms,
+        initval_strategies=model.rvs_to_initial_values,
+        jitter_rvs=set(),
+        default_strategy="support_point",
+        return_transformed=True,
+    )
+    values = replace_rng_nodes(values)
+    reseed_rngs(find_rng_nodes(values), seed)
+    fn = compile_pilot([], values, mode)
+    return {v.name: np.asarray(x) for v, x in zip(model.value_vars, fn(), strict=True)}
 
 
 def _split_logp(aux: pm.Model, noise_rvs: set) -> tuple:
     """One logp graph of ``aux``, summed into the likelihood (every term but the noises' own
-    priors) and the noises' own priors (building it is a third of the pilot's setup on small
-    models)."""
+    priors) and the noises' own priors (:func:`~pymc_auxform._logp_terms.logp_terms`; with
+    ``Model.logp`` this was a fifth of the choice on small models)."""
     variables = aux.free_RVs + aux.observed_RVs + aux.potentials
-    terms = aux.logp(vars=variables, sum=False)
+    terms = logp_terms(aux, variables)
     own = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v in noise_rvs]
     rest = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v not in noise_rvs]
     return (
@@ -432,7 +454,7 @@ def _slopes(aux, model, targets: list) -> dict:
         z = aux[name]
         transform = model.rvs_to_transforms.get(model[name])
         forward.append(z if transform is None else transform.forward(z))
-    forward = aux.replace_rvs_by_values(forward)
+    forward = replace_rvs_by_values(aux, forward)
     return {
         name: grad(pt.sum(tz), noise_value, disconnected_inputs="ignore")
         for (name, noise_value), tz in zip(targets, forward, strict=True)

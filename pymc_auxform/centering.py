@@ -43,7 +43,11 @@ block diagonal. Blocks that are not (recurrent chains, multivariate latents) get
 ``2 * colours`` per pilot iteration). The rest is one rewrite, one compiled function (Python
 thunks: the density, its gradient and the likelihood's, whose differences along a vector are the
 products) and the searches: an evaluation of the profile costs two gradients and one product
-(one more gradient) per block, whatever the number of elements.
+(one more gradient) per block, whatever the number of elements. Building the function is most
+of the choice on small models; it skips what it does not need (:mod:`pymc_auxform._logp_terms`:
+the log density without PyMC's intermediate representation where a distribution has its own;
+:func:`~pymc_auxform._linker.lean_function`: no copy of the graph and no ``Function`` around the
+thunks; the initial point compiled the same way).
 
 **Root variables.** A root variable whose parameters are constants (``mu ~ N(0, 5)``) carries no
 information to choose from: in an elementwise affine form (loc-scale, scale, log-affine) every
@@ -120,7 +124,7 @@ from pytensor.graph.basic import Constant
 from pytensor.graph.traversal import ancestors
 from threadpoolctl import threadpool_limits
 
-from pymc_auxform._linker import LeanPerformLinker
+from pymc_auxform._linker import pilot_mode
 from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform._reach import lam_for_reach
 from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
@@ -182,7 +186,9 @@ def choose_centering(
         evaluate faster but took 10-40 s to compile cold here; with Numba's cache warm the
         choice still took 0.68-0.82 s on a model where it now takes about 0.2 s) with only
         duplicate merging, and elementwise nodes calling NumPy directly, never PyTensor's
-        per-element scalar code (``pymc_auxform._linker``).
+        per-element scalar code, linked without ``pytensor.function`` around them (half the
+        time to compile; ``pymc_auxform._linker``). ``mode=pymc_auxform._linker.pilot_mode()``
+        computes the same through ``pytensor.function``.
 
     Returns
     -------
@@ -264,7 +270,6 @@ def _choose_with_model(
     if colours < 1:
         raise ValueError(f"colours must be >= 1, got {colours}.")
     start = time.perf_counter()
-    mode = _pilot_mode() if mode is None else mode
     wanted = None if var_names is None else resolve_names(model, var_names, "var_names")
     excluded = [] if exclude is None else resolve_names(model, exclude, "exclude")
     # Creation tracebacks of graph nodes cost more than the gradients themselves here; BLAS
@@ -490,13 +495,8 @@ _ROOT_RULE = (
 
 
 def _pilot_mode() -> Mode:
-    """Python thunks with only duplicate merging (compiling is most of the cost on small data),
-    elementwise nodes run without ``Elemwise.perform`` (``LeanPerformLinker``: evaluations 2-5x
-    faster, ad hoc; the same numbers). FAST_COMPILE's rewrites on top cost more to run than they
-    saved in the evaluations (ad hoc, same decisions and evaluation counts: 0.58 -> 0.42 s on
-    radon-style 10,000 rows, 0.89 -> 0.77 s on 5,000 rows; on small data they took twice as
-    long on the DBN)."""
-    return Mode(linker=LeanPerformLinker(), optimizer="merge")
+    """:func:`pymc_auxform._linker.pilot_mode` (see there)."""
+    return pilot_mode()
 
 
 def _supports_partial(model: pm.Model, name: str) -> bool:

@@ -14,7 +14,6 @@ import pymc_auxform._pilot as pilot_module
 
 from pymc_auxform import auxify, choose_centering, report, sampling_metrics
 from pymc_auxform._pilot import Pilot, PilotFailed
-from pymc_auxform.centering import _pilot_mode
 from pymc_auxform.reference_models import (
     dbn,
     eight_schools,
@@ -30,13 +29,13 @@ from pymc_auxform.rewrite import rewrite_model
 def _pilot(model, names):
     aux, rep = rewrite_model(model)
     targets = [(r.name, r.noise[0], True) for r in rep.rewritten if r.name in names]
-    return Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode())
+    return Pilot(aux, model, targets, np.random.default_rng(0), None)
 
 
 def _exact_hvp(pilot):
     """The likelihood Hessian times a vector by reverse-over-reverse differentiation of the
     pilot's compiled likelihood gradient (the oracle of its central differences)."""
-    fgraph = pilot._objective.maker.fgraph
+    fgraph = pilot._objective.fgraph
     joined, likelihood_grad = fgraph.inputs[0], fgraph.outputs[2]
     probe = pt.vector("probe")
     hvp = pytensor.grad(pt.sum(likelihood_grad * probe), joined)

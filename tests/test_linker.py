@@ -11,7 +11,7 @@ from pytensor.compile.mode import Mode
 from pytensor.tensor.basic import tensor_copy
 
 from pymc_auxform import choose_centering
-from pymc_auxform._linker import LeanPerformLinker
+from pymc_auxform._linker import LeanPerformLinker, lean_function
 from pymc_auxform.reference_models import radon_style
 
 PLAIN = Mode(linker="py", optimizer="merge")
@@ -79,6 +79,49 @@ def test_random_elementwise_graphs_match_perform_linker(choices, seed):
     lean = pytensor.function(inputs, outputs, mode=LEAN, on_unused_input="ignore")
     for a, b in zip(plain(*values), lean(*values), strict=True):
         _same(a, b)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    choices=st.lists(st.integers(0, 10_000), min_size=1, max_size=25),
+    seed=st.integers(0, 2**16),
+)
+def test_lean_function_matches_pytensor_function(choices, seed):
+    """The pilot's compiled function without ``pytensor.function`` around it (no copy of the
+    graph, no Function): the same outputs, and fresh arrays on every call."""
+    matrix, row, scalar = pt.matrix("m"), pt.row("r"), pt.scalar("s")
+    shared = pytensor.shared(np.arange(4.0)[None, :], shape=(1, 4))
+    rng = np.random.default_rng(seed)
+    values = [rng.normal(size=(3, 4)), rng.normal(size=(1, 4)), np.asarray(rng.normal())]
+
+    def build():  # lean_function rewrites its graph in place: each function gets its own
+        return _graph(choices, [matrix, row, scalar, shared])
+
+    inputs = [matrix, row, scalar]
+    plain = pytensor.function(inputs, build(), mode=PLAIN, on_unused_input="ignore")
+    lean = lean_function(inputs, build())
+    first = lean(*values)
+    for a, b in zip(plain(*values), first, strict=True):
+        _same(a, b)
+    kept = [np.array(x, copy=True) for x in first]
+    shared.set_value(shared.get_value() * 2)  # read when called, not when compiled
+    for a, b in zip(plain(*values), lean(*values), strict=True):
+        _same(a, b)
+    for a, b in zip(kept, first, strict=True):
+        _same(a, b)  # the first call's arrays were not refilled by the second
+
+
+def test_lean_function_copies_outputs_it_does_not_compute():
+    x = pt.vector("x")
+    c = pt.constant(np.array([1.0, 2.0]))
+    fn = lean_function([x], [x, c, x * 2, x * 2])
+    a = np.array([3.0, 4.0])
+    out = fn(a)
+    assert out[0] is not a and out[1] is not c.data and out[2] is not out[3]
+    out[0][0] = out[1][0] = out[2][0] = -1.0
+    _same(fn(a)[0], [3.0, 4.0])
+    _same(fn(a)[1], [1.0, 2.0])
+    _same(fn(a)[3], [6.0, 8.0])
 
 
 def test_lean_thunks_are_used_and_errors_stay_silent():

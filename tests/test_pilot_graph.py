@@ -14,7 +14,6 @@ from pytensor.tensor.elemwise import Elemwise
 
 from pymc_auxform import choose_centering
 from pymc_auxform._pilot import Pilot
-from pymc_auxform.centering import _pilot_mode
 from pymc_auxform.reference_models import dbn, simulate_hierarchical, varying_intercepts
 from pymc_auxform.reporting import AuxformInfo
 from pymc_auxform.rewrite import rewrite_model
@@ -23,11 +22,11 @@ from pymc_auxform.rewrite import rewrite_model
 def _pilot(model):
     aux, rep = rewrite_model(model)
     targets = [(r.name, r.noise[0], True) for r in rep.rewritten]
-    return Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode())
+    return Pilot(aux, model, targets, np.random.default_rng(0), None)
 
 
 def _count(function, name):
-    return sum(name in str(node.op) for node in function.maker.fgraph.apply_nodes)
+    return sum(name in str(node.op) for node in function.fgraph.apply_nodes)
 
 
 def test_each_transition_is_computed_once():
@@ -39,9 +38,9 @@ def test_compiled_graphs_grow_linearly_with_the_steps():
     sizes = {}
     for steps in (5, 20):
         pilot = _pilot(dbn(steps=steps))
-        sizes[steps] = len(pilot._objective.maker.fgraph.apply_nodes)
+        sizes[steps] = len(pilot._objective.fgraph.apply_nodes)
         assert not any(
-            isinstance(node.op, AuxformInfo) for node in pilot._objective.maker.fgraph.apply_nodes
+            isinstance(node.op, AuxformInfo) for node in pilot._objective.fgraph.apply_nodes
         )
     assert sizes[20] <= 4.5 * sizes[5], sizes  # 4x the steps; the square would be 16x
 
@@ -52,7 +51,7 @@ def test_model_graph_is_left_as_built():
     aux, rep = rewrite_model(model)
     before = {node: list(node.inputs) for node in applys_between([], aux.deterministics)}
     targets = [(r.name, r.noise[0], True) for r in rep.rewritten]
-    Pilot(aux, model, targets, np.random.default_rng(0), _pilot_mode())
+    Pilot(aux, model, targets, np.random.default_rng(0), None)
     after = {node: list(node.inputs) for node in applys_between([], aux.deterministics)}
     assert after == before
 
@@ -95,4 +94,4 @@ def test_no_elementwise_node_runs_scalar_code_per_element(groups, monkeypatch):
 
 
 def _nodes(pilot):
-    return pilot._objective.maker.fgraph.apply_nodes
+    return pilot._objective.fgraph.apply_nodes
