@@ -155,7 +155,7 @@ def choose_centering(
     point found by a fixed-point iteration (see the module docstring for the derivation), then
     kept over the posterior reach of the variable's scale: lowered where the scale is weakly
     identified, so that no element keeps a funnel's neck where the scale is small. Root
-    variables with constant parameters are standardized (:math:`\lambda = 0`).
+    variables with constant parameters are kept as written (:math:`\lambda = 1`).
 
     Parameters
     ----------
@@ -323,7 +323,7 @@ def _choose(model, wanted, excluded, start, mode, colours, max_iter, tol, snap, 
         partial = _supports_partial(model, r.name)
         if partial and _constant_parameters(model, r.name):
             decisions[r.name] = CenteringDecision(
-                r.name, 0.0, np.zeros(0), 1.0, partial, r.distribution, rule=_ROOT_RULE
+                r.name, 1.0, np.zeros(0), 1.0, partial, r.distribution, rule=_ROOT_RULE
             )
         elif len(r.noise) == 1 and _constant_parameters(aux, r.noise[0]):
             targets.append((r.name, r.noise[0], partial))
@@ -487,10 +487,9 @@ def _without_data(aux: pm.Model, noises: list[str]) -> bool:
 _NO_DATA_RULE = "no data below it (no observation, potential or other density): r = 0"
 
 # Any lam gives an affine map of such a root in the sampler's space (which an adapted diagonal mass
-# matrix undoes): standardized, as by the pure rewrite, so warm-up starts on unit scales.
+# matrix undoes): kept as written (see the module docstring, "Root variables").
 _ROOT_RULE = (
-    "root variable with constant parameters: every lam is an affine map of it; standardized "
-    "(lam = 0) as in the pure rewrite"
+    "root variable with constant parameters: every lam is an affine map of it; kept as written"
 )
 
 

@@ -14,6 +14,8 @@ from pymc_auxform.reference_models import (
     simulate_hierarchical,
     varying_intercepts,
 )
+from pymc_auxform.reference_models.classic import EIGHT_SCHOOLS_SIGMA, EIGHT_SCHOOLS_Y
+from tests.oracles import assert_same_logp
 
 TAU, SIGMA = 0.5, 1.0
 FAST = "FAST_COMPILE"  # these graphs are evaluated once: compiling is the cost
@@ -55,7 +57,7 @@ def test_informative_model_keeps_data_rich_latents_centered():
     left = {lft.name: lft for lft in report(aux).left}
     assert "kept centered" in left["alpha"].reason and "info ratio" in left["alpha"].why
     mu = report(aux).centering.decisions["mu"]  # a root: any affine form only rescales it
-    assert mu.lam == 0.0 and "constant parameters" in mu.why() and "mu" not in left
+    assert mu.lam == 1.0 and "constant parameters" in mu.why() and "kept" in left["mu"].reason
     assert "why (centering='auto')" in str(report(aux))
 
 
@@ -165,12 +167,27 @@ def test_default_keeps_data_rich_intercepts_centered_and_auxifies_eight_schools(
     rich = report(auxify(informative_model()))
     lam = np.asarray(rich.centering.decisions["alpha"].lam)
     assert np.all(lam > 0.5)  # closer to the model as written than to the auxiliary form
-    assert "info ratio" in str(rich) and not {"mu", "tau"} & {v.name for v in rich.left}
-    assert rich.centering.decisions["mu"].lam == rich.centering.decisions["tau"].lam == 0.0
-    poor = report(auxify(eight_schools()))  # theta auxiliary, roots standardized: the pure rewrite
-    pure = report(auxify(eight_schools(), centering=0.0))
-    assert [r.name for r in poor.rewritten] == [r.name for r in pure.rewritten]
-    assert poor.all_noise_names == pure.all_noise_names and not poor.left
+    assert "info ratio" in str(rich) and {"mu", "tau"} <= {v.name for v in rich.left}
+    assert rich.centering.decisions["mu"].lam == rich.centering.decisions["tau"].lam == 1.0
+    poor = auxify(eight_schools())  # theta auxiliary, the roots as written
+    assert [r.name for r in report(poor).rewritten] == ["theta"]
+    assert {v.name for v in report(poor).left} == {"mu", "tau"}
+
+
+def test_default_on_eight_schools_is_the_hand_written_non_centered_model():
+    """theta = mu + tau * theta_eps with mu and tau as the user wrote them: the classic
+    non-centered eight schools, variable for variable and density for density."""
+    with pm.Model(coords={"school": [f"s{i}" for i in range(8)]}) as hand:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfCauchy("tau", 5.0)
+        theta_eps = pm.Normal("theta_eps", dims="school")
+        theta = pm.Deterministic("theta", mu + tau * theta_eps, dims="school")
+        pm.Normal("y", theta, EIGHT_SCHOOLS_SIGMA, observed=EIGHT_SCHOOLS_Y, dims="school")
+    auto = auxify(eight_schools())
+    assert [v.name for v in auto.value_vars] == [v.name for v in hand.value_vars]
+    assert [v.name for v in auto.deterministics] == ["theta"]
+    assert auto.named_vars_to_dims["theta"] == ("school",)
+    assert_same_logp(auto, hand, n_points=5)
 
 
 @pytest.mark.parametrize("build", [eight_schools, informative_model])

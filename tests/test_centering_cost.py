@@ -178,11 +178,12 @@ def _exact_information_and_flag(self):
     return _exact_information(self)
 
 
-def test_roots_with_constant_parameters_are_standardized_when_affine():
+def test_roots_with_constant_parameters_are_kept_as_written_when_affine():
     choice = choose_centering(funnel())
-    assert choice.decisions["v"].lam == 0.0 and "constant parameters" in choice.decisions["v"].why()
+    assert choice.decisions["v"].lam == 1.0 and "constant parameters" in choice.decisions["v"].why()
     assert choice.decisions["x"].lam == 0.0  # no data: the auxiliary form
-    assert not report(auxify(funnel(), centering="auto")).left
+    left = report(auxify(funnel(), centering="auto")).left
+    assert [lft.name for lft in left] == ["v"] and "kept centered" in left[0].reason
     rng = np.random.default_rng(0)
     with pm.Model() as model:  # a root with coupled elements: the pilot decides, from the data
         w = pm.GaussianRandomWalk("w", sigma=0.1, init_dist=pm.Normal.dist(0, 1), steps=29)
@@ -199,7 +200,7 @@ def test_failed_pilot_warns_and_keeps_the_model_as_written(monkeypatch):
     with pytest.warns(UserWarning, match="pilot failed"):
         choice = choose_centering(eight_schools())
     assert choice.failed and np.all(choice.decisions["theta"].lam == 1)  # what the pilot decides
-    assert choice.decisions["mu"].lam == 0.0  # roots are decided without the pilot
+    assert choice.decisions["mu"].lam == 1.0  # roots are decided without the pilot
     assert "pilot failed" in str(choice)
 
 
