@@ -1,8 +1,8 @@
 """What a user sees with the README quick start: eight schools, divergences, original vs auxified.
 
 The quick start's model, auxified as there (``auxify(centered)``: auxify's default,
-``centering="auto"``, which here rewrites ``theta`` and standardizes ``mu`` and ``tau``: the same
-model as the pure rewrite), and ``pm.sample``'s defaults (1000 draws; 4 chains, as on a machine
+``centering="auto"``, which here rewrites ``theta`` and keeps ``mu`` and ``tau`` as written: the
+hand-written non-centered model), and ``pm.sample``'s defaults (1000 draws; 4 chains, as on a machine
 with 4 or more cores; PyMC's default sampler, nutpie when it is installed, which then tunes for
 nutpie's default of 400 steps, PyMC's NUTS for 1000), over 8 seeds; then the same with PyMC's own
 NUTS, and both with ``target_accept=0.9``. Counts the divergences of each run and its min bulk

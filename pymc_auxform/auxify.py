@@ -55,7 +55,7 @@ def auxify(
           (:func:`~pymc_auxform.choose_centering`): centered (1), auxiliary (0) or partial, from
           the ratio of the likelihood information to the prior information of each element's
           noise at a pilot point. Root variables whose parameters are constants
-          (``mu ~ N(0, 5)``) are standardized (0): any form only rescales them. The pilot
+          (``mu ~ N(0, 5)``) are kept as written (1): any form only rescales them. The pilot
           costs from a tenth of a second to a few seconds and is deterministic (seeded); the
           report says why each variable got its :math:`\lambda`, with the numbers. If the pilot
           fails, a warning says so and the variables it would have decided are kept as written.

@@ -52,9 +52,13 @@ thunks; the initial point compiled the same way).
 **Root variables.** A root variable whose parameters are constants (``mu ~ N(0, 5)``) carries no
 information to choose from: in an elementwise affine form (loc-scale, scale, log-affine) every
 :math:`\lambda` gives an affine map of it in the sampler's space, which NUTS's adapted diagonal
-mass matrix undoes. It is standardized (:math:`\lambda = 0`, as in the pure rewrite: warm-up then
-starts on unit scales, and the choice never puts an intermediate :math:`\lambda` on a root, which
-hurt on eight schools). Roots with constant parameters but coupled elements (a random walk, a
+mass matrix undoes. It is kept as written (:math:`\lambda = 1`; the choice never puts an
+intermediate :math:`\lambda` on a root, which hurt on eight schools). Standardized (:math:`\lambda
+= 0`, as in the pure rewrite) it cost a Deterministic per root, compiled and evaluated at every
+``pm.sample`` call, and for a root the data pin down (posterior scale far below the prior's) it
+made warm-up start farther from the posterior's scale: kept as written, ESS/s was 1.06-1.30x on
+four models of the centering suite, ESS per gradient 1.03-1.19x (ad hoc, 6 seeds each). On
+eight schools "auto" is then the hand-written non-centered model. Roots with constant parameters but coupled elements (a random walk, a
 multivariate normal) are decided by the pilot like any other variable: their form changes more
 than a scale.
 
@@ -91,17 +95,14 @@ elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 6 seeds, each model in a fresh process, 2026-12-07 09:50 UTC). Against the model as written,
-the question a user asks first, it is 3.7x in ESS/s on geometric mean, the time of
-``auxify(model)`` included, and 0.89x at worst, where the pure rewrite is 0.17x at worst
-(informative: 6 times slower than the model as written). Per gradient it is 1.58x the better
-fixed form on geometric mean and never below it; in ESS/s, 1.28x. Its cost is what keeps it
-from winning everywhere: ``auxify(model)`` takes up to 0.9 s, a partly centered model's own
-``pm.sample`` call takes longer than the model as written's (nutpie compiles a larger graph),
-and with its compiled code cached a whole ``pm.sample`` call with nutpie takes 1-9 s there, so
-on four models "auto" is 0.87-0.89x the better fixed form (eight schools, the DBN and a weakly
-identified model, where "auto" builds the pure rewrite and pays for the choice, and a
-data-rich model whose partly centered form compiles slower than the model as written).
+of 6 seeds, each model in a fresh process, 2026-12-07 12:55 UTC). Against the model as written,
+the question a user asks first, it is 4.0x in ESS/s on geometric mean, the time of
+``auxify(model)`` included, and 0.97x at worst, where the pure rewrite is 0.16x at worst
+(informative: 6 times slower than the model as written). Per gradient it is 1.66x the better
+fixed form on geometric mean and never below it; in ESS/s, 1.37x, and 0.94x at worst (eight
+schools; 0.95x on the DBN: "auto" builds the auxiliary form there, and pays for the choice):
+``auxify(model)`` takes 0.01-0.58 s, 0.01-0.11 of a whole ``pm.sample`` call with nutpie and
+its compiled code cached (1-9 s there).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
