@@ -68,8 +68,8 @@ def lean_function(inputs: list, outputs: list):
     tenth of the choice there went to compiling): no copy of the graph (the caller builds it for
     this function alone, and it is merged in place), no ``Function`` around the thunks. Shared
     variables are read when the function is called; it returns a list of arrays that are not
-    reused between calls. Variables of ``outputs`` that are not computed from ``inputs`` and
-    shared variables must be constants."""
+    reused between calls. Every root of ``outputs`` must be one of ``inputs``, a shared variable
+    or a constant. Inputs are filtered by their types, as ``pytensor.function`` filters them."""
     shared = [v for v in graph_inputs(outputs) if isinstance(v, SharedVariable)]
     fgraph = FunctionGraph(inputs=[*inputs, *shared], outputs=outputs, clone=False)
     MergeOptimizer().rewrite(fgraph)

@@ -105,3 +105,15 @@ def test_initial_point_is_pymcs(seed):
             for name in theirs:
                 np.testing.assert_array_equal(ours[name], theirs[name])
                 assert ours[name].dtype == np.asarray(theirs[name]).dtype
+
+
+def test_no_value_variable_is_renamed():
+    """``Model.replace_rvs_by_values`` names each back-transformed value after its variable; an
+    observation of a truncated Normal whose interval transform hands back the value variable
+    itself renamed the model's ``v5_interval__`` to ``v5`` (random model 249)."""
+    model, _ = build_model(249)
+    names = [v.name for v in model.value_vars]
+    assert "v5_interval__" in names
+    logp_terms(model, _variables(model))
+    assert [v.name for v in model.value_vars] == names
+    assert set(model.initial_point()) == set(names)
