@@ -10,8 +10,8 @@ its exact op type) that pass only simplifies some arithmetic (``x.mean() / 3`` b
 with the variables in its parameters replaced by their values. :func:`logp_terms` calls it
 directly, with the value transform's Jacobian added as :mod:`pymc.logprob.transform_value` adds
 it, in a graph of its own as ``Model.logp``'s (``Model.replace_rvs_by_values`` copies the graphs
-it replaces in). It is 2-3x faster (ad hoc: 0.023 -> 0.010 s on eight schools' auxiliary form,
-0.14 -> 0.065 s on the T=10 DBN's, where building it was a fifth of the choice) and gives the
+it replaces in). It is 2-3x faster (ad hoc: 0.023 -> 0.009 s on eight schools' auxiliary form,
+0.14 -> 0.05 s on the T=10 DBN's, where building it was a fifth of the choice) and gives the
 same numbers: to the last bit on the 17 centering models and their auxiliary forms, to 1e-8
 relative on random models (``tests/test_logp_terms.py``; a truncated Normal's normalization
 differs most). Any other variable (one whose density PyMC derives: ``CustomDist`` from
@@ -40,7 +40,8 @@ def logp_terms(model: pm.Model, variables: list) -> list:
 def _direct_terms(model: pm.Model, variables: list) -> list | None:
     potentials = set(model.potentials)
     rvs = [v for v in variables if v not in potentials]
-    if not all(type(rv.owner.op) in _logprob.registry for rv in rvs):
+    if not model.rvs_to_transforms or not all(type(rv.owner.op) in _logprob.registry for rv in rvs):
+        # (PyMC's replacement copies the graphs only when the model has free variables)
         return None
     # one replacement over every parameter graph: each call copies the graphs it is given
     flat = [i for rv in rvs for i in rv.owner.inputs]

@@ -44,6 +44,7 @@ import pytensor.tensor as pt
 from pymc.initial_point import make_initial_point_expression
 from pymc.pytensorf import find_rng_nodes, replace_rng_nodes, reseed_rngs
 from pytensor.gradient import DisconnectedType, grad
+from pytensor.graph.basic import clone_get_equiv
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.rewriting.basic import MergeOptimizer, in2out
@@ -360,6 +361,11 @@ def noise_information(
     }
     if others:
         (curvature,) = graph_replace([curvature], others, strict=False)
+    # a graph of its own for compile_pilot, which merges in place: the transform's forward above
+    # reads the noise's parameters, nodes of the model's graph
+    curvature = clone_get_equiv([natural], [curvature], copy_inputs=False, copy_orphans=False)[
+        curvature
+    ]
     fn = compile_pilot([natural], curvature, mode)
     size = max(1, int(np.prod(point[value.name].shape)))
     n = max(2, -(-n_draws // size))

@@ -125,7 +125,6 @@ from pytensor.graph.basic import Constant
 from pytensor.graph.traversal import ancestors
 from threadpoolctl import threadpool_limits
 
-from pymc_auxform._linker import pilot_mode
 from pymc_auxform._pilot import Pilot, PilotFailed, noise_information
 from pymc_auxform._reach import lam_for_reach
 from pymc_auxform.centering_result import CenteringChoice, CenteringDecision
@@ -492,11 +491,6 @@ _NO_DATA_RULE = "no data below it (no observation, potential or other density): 
 _ROOT_RULE = (
     "root variable with constant parameters: every lam is an affine map of it; kept as written"
 )
-
-
-def _pilot_mode() -> Mode:
-    """:func:`pymc_auxform._linker.pilot_mode` (see there)."""
-    return pilot_mode()
 
 
 def _supports_partial(model: pm.Model, name: str) -> bool:

@@ -170,6 +170,6 @@ def test_the_choice_is_the_same_with_pytensors_own_linker():
 
 
 def test_pilot_mode_uses_the_lean_linker():
-    from pymc_auxform.centering import _pilot_mode
+    from pymc_auxform._linker import pilot_mode
 
-    assert isinstance(_pilot_mode().linker, LeanPerformLinker)
+    assert isinstance(pilot_mode().linker, LeanPerformLinker)

@@ -6,6 +6,7 @@ its estimate of coupled blocks' information, which settles over the pilot's mode
 import warnings
 
 import numpy as np
+import pymc as pm
 import pytest
 
 from pytensor.graph.traversal import applys_between
@@ -13,7 +14,7 @@ from pytensor.scalar.basic import Second
 from pytensor.tensor.elemwise import Elemwise
 
 from pymc_auxform import choose_centering
-from pymc_auxform._pilot import Pilot
+from pymc_auxform._pilot import Pilot, noise_information
 from pymc_auxform.reference_models import dbn, simulate_hierarchical, varying_intercepts
 from pymc_auxform.reporting import AuxformInfo
 from pymc_auxform.rewrite import rewrite_model
@@ -95,3 +96,21 @@ def test_no_elementwise_node_runs_scalar_code_per_element(groups, monkeypatch):
 
 def _nodes(pilot):
     return pilot._objective.fgraph.apply_nodes
+
+
+def test_noise_information_of_non_normal_noises():
+    """The Fisher information of a noise that is not a standard Normal, in its value coordinates,
+    is the exact one to Monte Carlo error (StudentT(4): (nu + 1) / (nu + 3); Exponential(1) on
+    the log scale: E[exp(u)] = 1), and computing it leaves the model's graph as built."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        s = pm.HalfNormal("s", 1.0)
+        pm.StudentT("a", nu=4, mu=mu, sigma=s, shape=5)
+        pm.Exponential("b", 1 / s, shape=5)
+    aux, _ = rewrite_model(model)
+    before = {node: list(node.inputs) for node in applys_between([], aux.deterministics)}
+    rng = np.random.default_rng(0)
+    t = noise_information(aux, "a_eps", 4000, rng, None)
+    e = noise_information(aux, "b_eps", 4000, rng, None)
+    assert abs(t - 5 / 7) < 0.05 and abs(e - 1.0) < 0.08
+    assert {node: list(node.inputs) for node in applys_between([], aux.deterministics)} == before
