@@ -13,8 +13,8 @@ on where it stopped. Profiling removes the ridge:
     \nabla_\theta f(\hat u(\theta), \theta) = \partial_\theta f \text{ (envelope theorem)},
 
 with :math:`u` the elements of the noise blocks whose Hessian is diagonal (conditionally
-independent group effects) and :math:`\theta` everything else (a handful of hyperparameters,
-searched by L-BFGS). The inner problem is solved by damped Newton steps with the exact Hessian on
+independent group effects) and :math:`\theta` everything else (a handful of hyperparameters:
+L-BFGS for the first search, BFGS from the profile's Hessian for the next ones). The inner problem is solved by damped Newton steps with the exact Hessian on
 the blocks: one Hessian-vector product per block with a vector of ones gives its diagonal and,
 when blocks couple element by element (``alpha[j]`` with ``beta[j]``, checked once with random
 signs), the ``k x k`` matrix of every element; otherwise preconditioned conjugate gradients. For
@@ -37,35 +37,93 @@ class ProfileSearch:
     """
 
     _elementwise: bool | None = None
+    # the coordinates of the last search, and its inverse Hessian estimate (mask, matrix)
+    _searched: np.ndarray | None = None
+    _last_evaluations = 0
+    _outer_hess_inv: tuple[np.ndarray, np.ndarray] | None = None
 
     def _nested(self, inner: list[str], prior: dict[str, float]):
-        """The corrected mode by profiling: L-BFGS over the other coordinates, each evaluation
-        solving for the diagonal blocks' elements by Newton steps (conjugate gradients on
-        Hessian-vector products, preconditioned by the blocks' exact diagonals). By the
-        envelope theorem the profile's gradient is the partial gradient at the inner solution."""
+        """The corrected mode by profiling: a quasi-Newton search over the other coordinates,
+        each evaluation solving for the diagonal blocks' elements by Newton steps (conjugate
+        gradients on Hessian-vector products, preconditioned by the blocks' exact diagonals). By
+        the envelope theorem the profile's gradient is the partial gradient at the inner
+        solution.
+
+        The first search is L-BFGS from the initial point. The next ones (the correction
+        changed; the mode moves by a Laplace standard deviation or two) are BFGS started from
+        the profile's Hessian: by differences at the second search's start (one profile
+        evaluation per coordinate), then the last search's estimate. L-BFGS started without
+        curvature spent as many evaluations on the second search as on the first (radon_both_3k:
+        18 profile evaluations for 24; now 5 + 3)."""
         mask = np.zeros(self.x.size, dtype=bool)
         for noise in inner:
             mask[self.where[noise]] = True
-        best = {"x": self.x.copy(), "f": np.inf}
+        best = {"x": self.x.copy(), "f": np.inf, "g": None, "y": None}
+        last = {"y": None}
 
         def profile(y):
+            if last["y"] is not None and np.array_equal(last["y"], y):
+                return last["out"]
             x = best["x"].copy()  # warm start from the best inner solution so far
             x[~mask] = y
             x, f, g = self._solve_inner(x, mask, inner, prior)
             if f < best["f"]:
-                best["x"], best["f"] = x, f
-            return (f, g[~mask]) if np.isfinite(f) else (np.inf, np.zeros(int((~mask).sum())))
+                best.update(x=x, f=f, g=g, y=np.array(y, copy=True))
+            out = (f, g[~mask]) if np.isfinite(f) else (np.inf, np.zeros(int((~mask).sum())))
+            last.update(y=np.array(y, copy=True), out=out)
+            return out
 
         if mask.all():
             x, f, _ = self._solve_inner(best["x"], mask, inner, prior)
             return x, f
-        result = minimize(
-            profile, self.x[~mask], jac=True, method="L-BFGS-B", options=self.outer_options
-        )
+        y0 = self.x[~mask]
+        start = self._outer_start(mask, profile, y0)
+        if start is None:
+            result = minimize(profile, y0, jac=True, method="L-BFGS-B", options=self.outer_options)
+            self._outer_hess_inv = None
+        else:
+            result = minimize(
+                profile,
+                y0,
+                jac=True,
+                method="BFGS",
+                options={"gtol": self.outer_options["gtol"], "maxiter": 200, "hess_inv0": start},
+                callback=_relative_reduction(self.outer_options["ftol"]),
+            )
+            self._outer_hess_inv = (mask, (result.hess_inv + result.hess_inv.T) / 2)
+        self._searched, self._last_evaluations = mask, result.nfev
+        if best["y"] is not None and np.array_equal(best["y"], result.x):
+            return best["x"], best["f"]  # its inner elements are solved already
         x = best["x"].copy()
         x[~mask] = result.x
         x, f, _ = self._solve_inner(x, mask, inner, prior)
         return x, f
+
+    def _outer_start(self, mask, profile, y0) -> np.ndarray | None:
+        """The inverse Hessian a search over the coordinates outside ``mask`` starts from: none
+        for the first search; for the second, the profile's by forward differences of its
+        gradient at ``y0`` (step 1e-2) if the first search took more than twice the ``n + 1``
+        evaluations that costs (eight schools' took 5 for 2 coordinates, and its second search
+        2); then the last search's BFGS estimate. None where the estimate is not finite and
+        positive definite."""
+        if not np.array_equal(self._searched, mask):
+            return None
+        known = self._outer_hess_inv
+        if known is not None and np.array_equal(known[0], mask):
+            return known[1] if _positive_definite(known[1]) else None
+        if self._last_evaluations <= 2 * (y0.size + 1):
+            return None
+        step = 1e-2
+        f0, g0 = profile(y0)
+        hessian = np.empty((y0.size, y0.size))
+        for j in range(y0.size):
+            y = y0.copy()
+            y[j] += step
+            hessian[:, j] = (profile(y)[1] - g0) / step
+        if not np.isfinite(f0) or not _positive_definite((hessian + hessian.T) / 2):
+            return None
+        inverse = np.linalg.inv(np.linalg.cholesky((hessian + hessian.T) / 2))
+        return (inverse.T @ inverse + inverse @ inverse.T) / 2
 
     def _solve_inner(self, x, mask, inner, prior, max_steps: int = 10):
         """Damped Newton steps on the ``mask`` coordinates (the diagonal blocks) of the
@@ -196,6 +254,30 @@ class ProfileSearch:
             rz = rz_new
         step[mask] = s if s.any() else -g[mask] / diagonal
         return step
+
+
+def _relative_reduction(ftol: float):
+    """A callback that stops a scipy search as L-BFGS-B's ``ftol`` does: once an iteration
+    reduces the value by at most ``ftol`` relative to it. BFGS's own test is on the gradient
+    alone, and the inner solutions leave noise of about 1e-2 in the profile's gradient: with
+    a gradient tolerance it spent a dozen evaluations at the last 1e-8 of the value."""
+    last = [None]
+
+    def callback(intermediate_result):
+        f = float(intermediate_result.fun)
+        if last[0] is not None and last[0] - f <= ftol * max(abs(last[0]), abs(f), 1.0):
+            raise StopIteration
+        last[0] = f
+
+    return callback
+
+
+def _positive_definite(a: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.isfinite(a)))
 
 
 def agree(a: np.ndarray, b: np.ndarray, floor: float = 1e-7) -> bool:

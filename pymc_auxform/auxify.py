@@ -154,8 +154,9 @@ def _auxify_auto(model, wanted, excluded, free_names) -> pm.Model:
         new_model = aux
     else:
         lams = parse_centering(choice.lam, free_names)
+        # the choice's arrays have their variables' shapes (read off the initial point)
         new_model, rep = rewrite_model(
-            model, var_names=wanted, exclude=excluded, lams=lams, why=why
+            model, var_names=wanted, exclude=excluded, lams=lams, why=why, check_lam_shapes=False
         )
     rep.centering = choice
     return new_model

@@ -30,8 +30,9 @@ the auxiliary coordinates :math:`u`, of the joint log density with a diagonal La
 u_i` (``T`` the value transform of ``z``), :math:`c_i = r_i / D_i^2` from the previous pilot (0 at
 first), iterated to a fixed point (two or three warm-started searches). In the Normal-Normal
 model this is the exact marginal mode of :math:`(\mu, \log\tau)`. Each search profiles the group
-effects out (:mod:`pymc_auxform._profile`: L-BFGS over the hyperparameters, exact Newton steps on
-the conditionally independent elements); a plain L-BFGS over all coordinates stopped early on
+effects out (:mod:`pymc_auxform._profile`: L-BFGS over the hyperparameters, then BFGS from the
+profile's Hessian in the next searches; exact Newton steps on the conditionally independent
+elements); a plain L-BFGS over all coordinates stopped early on
 data-rich models, and the choice then depended on where it stopped.
 
 **Cost that does not grow with the model.** The diagonal is read from Hessian-vector products,
@@ -167,7 +168,7 @@ def choose_centering(
     method : {"information"}
         How to choose. Only the closed-form information ratio is implemented.
     max_iter : int, default 10
-        Maximum number of fixed-point iterations (each one is an L-BFGS run, warm-started).
+        Maximum number of fixed-point iterations (each one is a search, warm-started).
     tol : float, default 0.02
         Stop when no :math:`\lambda` changes by more than this, or when no decision (after
         ``snap`` and the 0.05 grid) changes.

@@ -25,6 +25,8 @@ from pymc_auxform.reference_models import (
 )
 from pymc_auxform.rewrite import rewrite_model
 
+from . import oracles
+
 
 def _pilot(model, names):
     aux, rep = rewrite_model(model)
@@ -293,6 +295,76 @@ def test_profile_search_reaches_a_stationary_point(build, names):
         assert np.max(np.abs(gradient)) < 1e-3 * scale, (np.max(np.abs(gradient)), scale)
         for n, c in following.items():
             pilot.c[n].set_value(c)
+
+
+def test_later_searches_start_from_the_profiles_hessian(monkeypatch):
+    """The searches after the first start from the profile's Hessian (by differences, then the
+    last search's estimate): fewer evaluations than L-BFGS started without curvature, and the
+    same information at the modes they find (to 1e-2 relative, far below what lam = r/(1+r) on
+    its 0.05 grid resolves; the searches' tolerance leaves 2e-3)."""
+    found = {}
+    for warm in (True, False):
+        if not warm:
+            monkeypatch.setattr(Pilot, "_outer_start", lambda self, *args: None)
+        pilot = _pilot(radon_style("both", 600, 20, seed=4), ["alpha", "beta"])
+        prior = dict.fromkeys(pilot.noises, 1.0)
+        pilot.start(prior)
+        calls = []
+        for _ in range(3):
+            before = pilot.gradient_calls
+            info = pilot.move(prior)
+            calls.append(pilot.gradient_calls - before)
+            if warm and len(calls) > 1:
+                assert pilot._outer_hess_inv is not None  # BFGS from the Hessian
+        found[warm] = (info, calls)
+    (warm_info, warm_calls), (cold_info, cold_calls) = found[True], found[False]
+    assert warm_calls[0] == cold_calls[0]  # the first search is the same L-BFGS
+    assert sum(warm_calls[1:]) < 0.8 * sum(cold_calls[1:]), (warm_calls, cold_calls)
+    for noise, info in warm_info.items():
+        np.testing.assert_allclose(info, cold_info[noise], rtol=1e-2)
+
+
+@pytest.mark.parametrize("mode", [None, "pilot_mode"])
+def test_likelihood_gradient_function_computes_the_objectives_numbers(mode):
+    """The products' own function of the likelihood gradient (compiled after the first
+    ``_GRADIENT_ONLY_AFTER`` forward products) returns the objective's third output to the bit,
+    in the lean path and through ``pytensor.function``; the graph of the objective is left
+    intact (it is evaluated again after)."""
+    model = radon_style("both", 600, 20, seed=4)
+    aux, rep = rewrite_model(model)
+    targets = [(r.name, r.noise[0], True) for r in rep.rewritten if r.name in ("alpha", "beta")]
+    mode = pilot_module.pilot_mode() if mode else None
+    pilot = Pilot(aux, model, targets, np.random.default_rng(0), mode)
+    x = pilot.x + np.random.default_rng(1).normal(0, 0.1, pilot.x.size)
+    expected = np.asarray(pilot._objective(x)[2]).copy()
+    assert pilot._gradient_only is None
+    for _ in range(pilot_module._GRADIENT_ONLY_AFTER):
+        assert np.array_equal(pilot._likelihood_gradient(x, compile=True), expected)
+    assert pilot._gradient_only is not None
+    assert np.array_equal(pilot._likelihood_gradient(x), expected)
+    assert np.array_equal(np.asarray(pilot._objective(x)[2]), expected)
+
+
+def test_chosen_lams_have_their_variables_shapes(monkeypatch):
+    """``auxify``'s final rewrite takes the choice's per-element lams without evaluating the
+    variables' shapes (``check_lam_shapes=False``): every array lam has its variable's shape,
+    the model's built the same way, and no shape is evaluated."""
+    import pymc_auxform.rewrite as rewrite_module
+
+    def evaluated(*args):
+        raise AssertionError("a shape was evaluated")
+
+    model = radon_style("both", 600, 20, seed=4)
+    monkeypatch.setattr(rewrite_module, "_check_lam_shape", evaluated)
+    new = auxify(model)
+    point = model.initial_point()
+    arrays = {n: lam for n, lam in report(new).centering.lam.items() if np.ndim(lam) > 0}
+    assert arrays  # the test needs per-element decisions
+    for name, lam in arrays.items():
+        assert np.shape(lam) == point[model.rvs_to_values[model[name]].name].shape
+    monkeypatch.undo()  # a user's arrays are checked
+    given = auxify(model, centering=dict(report(new).centering.lam))
+    oracles.assert_same_logp(new, given, n_points=2, rtol=1e-12)
 
 
 def test_unsettled_choice_warns():
