@@ -14,8 +14,9 @@ on where it stopped. Profiling removes the ridge:
 
 with :math:`u` the elements of the noise blocks whose Hessian is diagonal (conditionally
 independent group effects) and :math:`\theta` everything else (a handful of hyperparameters:
-L-BFGS for the first search, BFGS from the profile's Hessian for the next ones). The inner problem is solved by damped Newton steps with the exact Hessian on
-the blocks: one Hessian-vector product per block with a vector of ones gives its diagonal and,
+L-BFGS for the first search, BFGS from the profile's Hessian for the next ones). The inner
+problem is solved by damped Newton steps with the exact Hessian on the blocks: one
+Hessian-vector product per block with a vector of ones gives its diagonal and,
 when blocks couple element by element (``alpha[j]`` with ``beta[j]``, checked once with random
 signs), the ``k x k`` matrix of every element; otherwise preconditioned conjugate gradients. For
 Gaussian likelihoods one Newton step is exact, so an evaluation of the profile costs two gradients
