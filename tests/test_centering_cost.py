@@ -315,7 +315,7 @@ def test_later_searches_start_from_the_profiles_hessian(monkeypatch):
             info = pilot.move(prior)
             calls.append(pilot.gradient_calls - before)
             if warm and len(calls) > 1:
-                assert pilot._outer_hess_inv is not None  # BFGS from the Hessian
+                assert pilot._last_search[2] is not None  # BFGS from the Hessian
         found[warm] = (info, calls)
     (warm_info, warm_calls), (cold_info, cold_calls) = found[True], found[False]
     assert warm_calls[0] == cold_calls[0]  # the first search is the same L-BFGS
