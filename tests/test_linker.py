@@ -147,6 +147,33 @@ def test_nodes_without_a_ufunc_skip_the_scalar_loop():
         _same(p, q)
 
 
+def test_switches_scipy_ufuncs_and_integer_first_inputs_are_lean():
+    """What the T=10 DBN's pilot left to Elemwise.perform (a third of its nodes' calls): switches
+    (``numpy.where``) over mixed dtypes and integer conditions, ``sigmoid`` (SciPy's ``expit``),
+    and ufuncs whose first input is an integer (perform computes them in the output's dtype: its
+    ``sig``). The same numbers, to the bit, without the scalar loop or the checks."""
+    x, y32, cond = pt.vector("x"), pt.fvector("y"), pt.lvector("k")
+    one = pt.constant(np.int8(1))
+    outs = [
+        pt.switch(pt.gt(x, 0), y32, x),  # bool, float32, float64
+        pt.switch(cond, x, y32),  # int64 condition
+        pt.switch(cond, y32, y32),  # float32 out
+        pt.sigmoid(x),
+        pt.sub(one, x),  # int8 first: perform's "dd->d" signature
+        pt.add(pt.constant(np.int8(3)), y32),  # int8 first, float32 out
+    ]
+    fn = pytensor.function([x, y32, cond], outs, mode=LEAN)
+    nodes = [n for n in fn.maker.fgraph.apply_nodes if n.op.__class__.__name__ == "Elemwise"]
+    assert fn.vm.lean_nodes == len(nodes)
+    plain = pytensor.function([x, y32, cond], outs, mode=PLAIN)
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.normal(size=6) * 40, [np.inf, -np.inf, np.nan, 0.0]])
+    b = rng.normal(size=10).astype("float32")
+    k = rng.integers(-1, 2, size=10)
+    for p, q in zip(plain(a, b, k), fn(a, b, k), strict=True):
+        _same(p, q)
+
+
 def test_integer_and_boolean_outputs_keep_their_dtypes():
     i, j = pt.lvector("i"), pt.lvector("j")
     outs = [i + j, i * 2, pt.true_div(i, j), pt.gt(i, j), i // j]
