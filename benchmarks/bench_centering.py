@@ -12,7 +12,7 @@ ESS/s = ESS / (wall time of the whole ``pm.sample`` call, compile included, + fo
 (18 for the main suite, 12 for ``--suite glm``; the order of the forms rotated between seeds),
 timed with the heap collected and frozen. With 6 seeds the medians moved by 0.05-0.1 from run
 to run on the models near the 0.9x bar, and with 12 the 90% bootstrap interval of auto / best
-fixed was 0.3-0.4 wide on eight schools and ``held_out_predictor_919`` (2026-12-07): the table
+fixed was about 0.4 wide on eight schools and ``held_out_predictor_919`` (2026-12-07): the table
 shows that interval, and the median of the per-seed ratios (paired: every form runs each seed).
 "Best fixed" is the better of the model as written and ``centering=0.0``, same run. Each model
 runs in a fresh Python process (as a user's session that samples that model), not one process
