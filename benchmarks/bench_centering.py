@@ -450,5 +450,7 @@ if __name__ == "__main__":
     else:
         tag = args.tag or ("glm" if args.suite == "glm" else "")
         run_suite = main if args.one_process else isolated
-        seeds = args.seeds or (12 if args.suite == "glm" else 18)
+        seeds = (12 if args.suite == "glm" else 18) if args.seeds is None else args.seeds
+        if seeds < 1:
+            parser.error(f"--seeds must be at least 1, got {seeds}")
         run_suite(args.quick, args.only, tag, seeds, args.suite)
