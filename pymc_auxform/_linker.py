@@ -229,7 +229,8 @@ def _signature_thunk(ufunc, signature, ins, out, dtype):
 
 
 def _loop_free_thunk(op, node, ins, out, dtype):
-    """``second`` (broadcast fills), ``identity`` and casts, which have no ufunc."""
+    """``second`` (broadcast fills), ``identity``, casts, and sums or products of one term,
+    which run no ufunc."""
     scalar = op.scalar_op
     if isinstance(scalar, ps.Second):
         x, y = ins
@@ -239,7 +240,9 @@ def _loop_free_thunk(op, node, ins, out, dtype):
             filled[...] = y[0]
             out[0] = filled
 
-    elif isinstance(scalar, ps.Identity | ps.Cast):
+    elif isinstance(scalar, ps.Identity | ps.Cast) or (
+        isinstance(scalar, _FOLDABLE) and len(ins) == 1  # a sum or product of one term
+    ):
         (a,) = ins
 
         def thunk():

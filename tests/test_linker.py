@@ -161,6 +161,8 @@ def test_switches_scipy_ufuncs_and_integer_first_inputs_are_lean():
         pt.sigmoid(x),
         pt.sub(one, x),  # int8 first: perform's "dd->d" signature
         pt.add(pt.constant(np.int8(3)), y32),  # int8 first, float32 out
+        pt.add(x),  # a sum of one term (the scalar code, per element, in perform)
+        pt.mul(y32),
     ]
     fn = pytensor.function([x, y32, cond], outs, mode=LEAN)
     nodes = [n for n in fn.maker.fgraph.apply_nodes if n.op.__class__.__name__ == "Elemwise"]
