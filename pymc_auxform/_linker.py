@@ -17,8 +17,9 @@ choice, 14 us each in perform): 0.89 of its choice time with them lean, 0.92 sum
 models, the same decisions (ad hoc A/B, 2026-12-07). Nodes with no ufunc of their own, which
 ``Elemwise.perform`` runs as Python scalar code once per element, get NumPy code too: broadcast
 fills (``second``, many in gradients), sums and products of more than two terms (the ufunc
-folded from the left, as the scalar code adds) or of one (a copy), copies and casts. On a 919-row radon model these were about 280,000 scalar calls per
-choice; on 10,000 groups, before, two thirds of the choice. Every other node runs its own
+folded from the left, as the scalar code adds) or of one (a copy), copies and casts. On a
+919-row radon model these were about 280,000 scalar calls per choice; on 10,000 groups, before,
+two thirds of the choice. Every other node runs its own
 ``perform``. The checks it drops hold by construction here: the graphs are built by PyTensor's
 own differentiation, whose broadcasting is static, and the whole call runs under
 ``np.errstate(all="ignore")``, as ``Elemwise.perform`` runs each ufunc.

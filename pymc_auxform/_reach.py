@@ -54,6 +54,8 @@ from functools import partial
 
 import numpy as np
 
+from pymc_auxform._profile import positive_definite
+
 # the grid of lam (the partial form's levels), and the points of the scale over the reach
 _LAMS = np.round(np.arange(0.0, 1.0 + 1e-9, 0.05), 10)
 _DELTAS = 25
@@ -221,11 +223,7 @@ class ScaleReach:
             for n in noises:
                 slopes[n][j] = np.mean(moved[n] - base[n]) / step
         hessian = (hessian + hessian.T) / 2
-        try:
-            if not np.all(np.isfinite(hessian)):
-                raise np.linalg.LinAlgError
-            np.linalg.cholesky(hessian)
-        except np.linalg.LinAlgError:
+        if not positive_definite(hessian):
             self.reach_skipped = "the profile's Hessian is not finite and positive definite"
             return {}
         out = {}

@@ -324,6 +324,38 @@ def test_later_searches_start_from_the_profiles_hessian(monkeypatch):
         np.testing.assert_allclose(info, cold_info[noise], rtol=1e-2)
 
 
+def test_second_search_starts_from_the_inverse_of_the_differenced_hessian():
+    """On a quadratic profile the forward differences of its gradient are exact: the start is
+    the inverse of its Hessian (an earlier version averaged it with ``L^-1 L^-T``, another
+    positive definite matrix, which BFGS still accepted), and nothing without enough evaluations
+    in the first search or with an indefinite Hessian."""
+    from pymc_auxform._profile import ProfileSearch
+
+    rng = np.random.default_rng(2)
+    m = rng.normal(size=(4, 4))
+    hessian = m @ m.T + 4 * np.eye(4)
+    center = rng.normal(size=4)
+
+    def profile(y):
+        d = np.asarray(y) - center
+        return 0.5 * d @ hessian @ d, hessian @ d
+
+    search = ProfileSearch()
+    mask = np.zeros(6, dtype=bool)
+    mask[:2] = True
+    search._last_search = (mask, 11, None)  # more than 2 (n + 1) evaluations
+    start = search._outer_start(mask, profile, rng.normal(size=4))
+    np.testing.assert_allclose(start, np.linalg.inv(hessian), rtol=1e-8, atol=1e-12)
+    search._last_search = (mask, 10, None)
+    assert search._outer_start(mask, profile, rng.normal(size=4)) is None
+    search._last_search = (mask, 11, None)
+
+    def saddle(y):
+        return 0.0, np.diag([1.0, -1.0, 1.0, 1.0]) @ np.asarray(y)
+
+    assert search._outer_start(mask, saddle, np.zeros(4)) is None
+
+
 @pytest.mark.parametrize("mode", [None, "pilot_mode"])
 def test_likelihood_gradient_function_computes_the_objectives_numbers(mode):
     """The products' own function of the likelihood gradient (compiled after the first
