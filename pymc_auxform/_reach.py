@@ -50,6 +50,7 @@ on a weakly identified one the low end is 12% short (``tests/test_scale_reach.py
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from functools import partial
 
 import numpy as np
@@ -131,12 +132,17 @@ class _Side:
         self.solve, self.x0, self.f0, self.hyper = solve, x0, f0, hyper
         self.direction, self.hessian, self.slopes = direction, hessian, slopes
         self._probed = None  # the profile at the first probe, kept for a second search
+        self.enough = False  # whether the last search ended where ``enough`` said so
+        self.settled = False  # whether the probe alone gives this side's end
 
-    def reach(self, probe, level, furthest, refine, follow):
+    def reach(self, probe, level, furthest, refine, follow, enough=None):
         """``(x, t, reach)``: the last point evaluated, ``t`` units out, and the reach in units
         estimated from it; None when the profile is not finite at ``probe`` units. A point
-        where it is not finite further out ends the search at the last finite one."""
+        where it is not finite further out ends the search at the last finite one.
+        ``enough(x)``, asked at each point within the reach (a drop of at most ``level``),
+        ends the search there (``reach`` is then ``t``: a lower bound)."""
         t, found = probe, None
+        self.enough = False
         for k in range(1 + refine):  # secant-like steps toward the drop ``level``
             if k == 0 and self._probed is not None:
                 x, f, g = self._probed
@@ -146,6 +152,10 @@ class _Side:
                 x, f, g = self.solve(x)
                 if k == 0:
                     self._probed = (x, f, g)
+            asked = k and enough is not None and f - self.f0 <= level
+            if asked and enough(x):
+                self.enough = True  # within the reach already, before any re-profiling
+                return (x, t, t)
             for _ in range(follow if k else 0):  # the other hyperparameters, profiled
                 if not np.isfinite(f):
                     break
@@ -154,16 +164,22 @@ class _Side:
                 moved, f2, g2 = self.solve(moved)
                 if not f2 < f - 0.01:
                     if f2 < f:
-                        x, f = moved, f2
+                        x, f, asked = moved, f2, False
                     break
-                x, f, g = moved, f2, g2
+                x, f, g, asked = moved, f2, g2, False
             if not np.isfinite(f):
                 return found if found is None else (found[0], found[1], found[1])
             drop = f - self.f0
             reach = _tail_reach(drop, t, level, furthest)
             found = (x, t, reach)
+            if k and enough is not None and drop <= level and not asked and enough(x):
+                self.enough = True
+                return (x, t, t)
             gaussian = drop >= t**2 / 2  # or lighter: the quadratic is close enough
-            if gaussian or abs(drop - level) <= 0.5 or k == refine or reach == t:
+            if gaussian or abs(drop - level) <= 0.5 or reach == t:
+                self.settled = self.settled or k == 0
+                break
+            if k == refine:
                 break
             t = reach
         return found
@@ -177,6 +193,8 @@ class ScaleReach:
     reach_skipped: str = (
         ""  # why the last scale_reach could not estimate the reach, if it could not
     )
+    # the noises whose reach ended early, where a known part of it took every lam to 0
+    reach_ended: AbstractSet[str] = frozenset()
 
     def scale_reach(
         self,
@@ -192,6 +210,7 @@ class ScaleReach:
         follow: int = 3,
         max_hyper: int = 32,
         settled: Callable[[str, np.ndarray, np.ndarray], bool] | None = None,
+        floor: Callable[[str, np.ndarray, np.ndarray], bool] | None = None,
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per noise of ``noises``, the change of each element's ``log D`` at the low and the high
         end of its reach (arrays of the noise's shape). Empty when there is nothing to estimate
@@ -205,6 +224,7 @@ class ScaleReach:
             mask[self.where[noise]] = True
         hyper = np.flatnonzero(~mask)
         self.reach_skipped = ""
+        self.reach_ended = set()
         if hyper.size > max_hyper:
             self.reach_skipped = f"{hyper.size} hyperparameters, more than {max_hyper}"
         if hyper.size == 0 or self.reach_skipped or not noises:
@@ -239,20 +259,41 @@ class ScaleReach:
                 _Side(solve, x0, f0, hyper, sign * direction, hessian, slopes[n])
                 for sign in (-1.0, 1.0)
             ]
+            zero = np.zeros_like(base[n])
+            # per side, how far its scale is known to reach at least (its end once searched)
+            within = [zero, zero]
             for more in (0, refine):  # from the probes alone first
-                ends = []
-                for side in sides:
-                    found = side.reach(probe, level, furthest, more, follow)
+                ends, done = [zero, zero], False
+                # a side its probe settles first: the other's search then knows its end
+                for i in sorted((0, 1), key=lambda i: not sides[i].settled):
+                    if done:  # the other side took every lam to 0 already
+                        ends[i] = within[i]
+                        continue
+                    enough = None
+                    if more and floor is not None:
+                        known = (list(within), i, base[n])
+                        enough = partial(self._floored, floor, n, noises, known)
+                    found = sides[i].reach(probe, level, furthest, more, follow, enough)
                     if found is None:
-                        ends.append(np.zeros_like(base[n]))
-                    else:
-                        x, t, reach = found
-                        ends.append((self._log_scales(x, noises)[n] - base[n]) * reach / t)
+                        continue
+                    x, t, reach = found
+                    change = self._log_scales(x, noises)[n] - base[n]
+                    ends[i] = change * reach / t
+                    within[i] = ends[i] if more else change * min(1.0, reach / t)
+                    done = sides[i].enough
                 low, high = np.minimum(*ends), np.maximum(*ends)
                 if settled is not None and settled(n, 1.5 * low, 1.5 * high):
                     break
             out[n] = (low, high)
+            if done:
+                self.reach_ended.add(n)
         return out
+
+    def _floored(self, floor, n, noises, known, x) -> bool:
+        """``floor`` asked with side ``i``'s end at ``x`` and the other side's known end."""
+        within, i, base = known
+        within[i] = self._log_scales(x, noises)[n] - base
+        return floor(n, np.minimum(*within), np.maximum(*within))
 
     def _log_scales(self, x, noises) -> dict[str, np.ndarray]:
         slopes = dict(zip(self.noises, self._slopes_at(x), strict=True))

@@ -401,6 +401,7 @@ def _run_pilot(
             exact,
             lam_at_mode=at_mode,
             reach=span,
+            reach_at_least=noise in pilot.reach_ended,
         )
     choice.gradient_calls, choice.hvp_calls = pilot.gradient_calls, pilot.hvp_calls
 
@@ -414,6 +415,10 @@ def _reach(pilot: Pilot, targets, decided, info, prior, snap) -> dict:
         lam = lam_for_reach(decided[noise], info[noise] / prior[noise], low, high)
         return bool(np.array_equal(_decide(lam, True, snap), decided[noise]))
 
+    def floor(noise, low, high) -> bool:
+        lam = lam_for_reach(decided[noise], info[noise] / prior[noise], low, high)
+        return not np.any(np.asarray(_decide(lam, True, snap)) > 0)
+
     inner = [n for n in pilot.noises if pilot.diagonal.get(n, False)]
     kept = [
         noise
@@ -423,7 +428,7 @@ def _reach(pilot: Pilot, targets, decided, info, prior, snap) -> dict:
     if not kept:
         return {}
     with np.errstate(all="ignore"):
-        reach = pilot.scale_reach(inner, prior, kept, settled=settled)
+        reach = pilot.scale_reach(inner, prior, kept, settled=settled, floor=floor)
     if pilot.reach_skipped:
         names = [name for name, noise, _ in targets if noise in kept]
         warnings.warn(

@@ -39,6 +39,10 @@ class CenteringDecision:
     reach : tuple of ndarray, optional
         The low and high end of the reach of each element's log scale, relative to the pilot's
         mode (see the module docstring of ``pymc_auxform.centering``).
+    reach_at_least : bool
+        Whether the search of the reach ended where a known part of it already took every
+        element to 0 (a longer reach only lowers :math:`\\lambda`): ``reach`` is then a lower
+        bound.
 
     Examples
     --------
@@ -61,6 +65,7 @@ class CenteringDecision:
     rule: str = ""
     lam_at_mode: float | np.ndarray | None = None
     reach: tuple[np.ndarray, np.ndarray] | None = None
+    reach_at_least: bool = False
 
     @property
     def ratio(self) -> np.ndarray:
@@ -86,8 +91,10 @@ class CenteringDecision:
         low, high = self.reach
         return (
             f"{line} = {_span(np.atleast_1d(self.lam_at_mode))} at the pilot's mode; its scale "
-            f"reaches log-scale {_span(low)} / +{_span(high)} around it: lam for the whole "
-            f"reach (widths kept >= 3/4 of theirs at the mode) = {_span(lam)}"
+            f"reaches log-scale {'at least ' if self.reach_at_least else ''}{_span(low)} / "
+            f"+{_span(high)} around it: lam for the whole reach (widths kept >= 3/4 of theirs "
+            f"at the mode) = {_span(lam)}"
+            + (" already there: the search ended" if self.reach_at_least else "")
         )
 
 

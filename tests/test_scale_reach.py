@@ -53,12 +53,24 @@ def _exact_reach(y, s, level=5.5):
     return low, high
 
 
+def _without_floor(monkeypatch):
+    """The reach searched to its end on both sides (no early end once every lam is 0)."""
+    search = ScaleReach.scale_reach
+
+    def without_floor(self, *args, **kwargs):
+        kwargs["floor"] = None
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScaleReach, "scale_reach", without_floor)
+
+
 @pytest.mark.parametrize(
     "n_groups, s_low, s_high, tau",
     [(40, 0.2, 1.0, 1.0), (12, 0.5, 2.0, 0.5), (8, 1.0, 3.0, 0.3)],
     ids=["well identified", "moderate", "weakly identified"],
 )
-def test_reach_matches_the_exact_marginal_posterior(n_groups, s_low, s_high, tau):
+def test_reach_matches_the_exact_marginal_posterior(n_groups, s_low, s_high, tau, monkeypatch):
+    _without_floor(monkeypatch)  # the whole reach, even where a part of it decides already
     model, y, s = _normal_normal(n_groups, s_low, s_high, tau, seed=3)
     decision = choose_centering(model).decisions["theta"]
     low, high = _exact_reach(y, s)
@@ -203,6 +215,44 @@ def test_side_search_stops_at_the_last_finite_point():
     x, t, reach = _side(profile).reach(2.0, 5.5, 50.0, 3, 3)
     assert t == reach == 2.0 and x[0] == 2.0
     assert _side(lambda t: np.inf).reach(2.0, 5.5, 50.0, 3, 3) is None
+
+
+def test_side_search_ends_where_enough_says_within_the_reach():
+    def profile(t):  # slower than the tail family: three steps out
+        return 0.5 * np.log1p(t * t)
+
+    asked = []
+
+    def enough(x):
+        asked.append(float(x[0]))
+        return x[0] >= 20.0
+
+    side = _side(profile)
+    x, t, reach = side.reach(2.0, 5.5, 50.0, 3, 3, enough)
+    assert len(asked) == len(set(asked)) == 2  # each point once, only within the reach
+    assert all(profile(a) <= 5.5 for a in asked)
+    assert side.enough and t == reach == x[0] >= 20.0  # the reach is then a lower bound
+    full_side = _side(profile)
+    full = full_side.reach(2.0, 5.5, 50.0, 3, 3)
+    assert full[2] > t and not full_side.enough
+
+
+def test_early_end_of_the_reach_changes_no_decision(monkeypatch):
+    """Where a known part of the reach already takes every element to 0 (a longer reach only
+    lowers lam), the search ends there: the same decisions, fewer evaluations (the weakly
+    identified 40-group logit model: 12 profile evaluations on its low side without it)."""
+    model = hierarchical_glm("logit", 300, 40, seed=5)
+    early = choose_centering(model)
+    _without_floor(monkeypatch)
+    full = choose_centering(model)
+    for name, decision in full.decisions.items():
+        np.testing.assert_array_equal(early.decisions[name].lam, decision.lam)
+    assert np.all(np.asarray(early.decisions["alpha"].lam) == 0)
+    assert early.gradient_calls < full.gradient_calls
+    low_early, low_full = early.decisions["alpha"].reach[0], full.decisions["alpha"].reach[0]
+    assert np.all(low_full <= low_early) and np.all(low_early < 0)
+    assert "at least" in early.decisions["alpha"].why()
+    assert "at least" not in full.decisions["alpha"].why()
 
 
 def test_reach_not_estimated_warns_and_keeps_the_choice_at_the_mode(monkeypatch):
