@@ -45,6 +45,15 @@ other hyperparameters re-profiled at each by Newton steps that keep the mean log
 :math:`\log D_i` is extrapolated linearly from the last point. On the Normal-Normal model this
 reach is within 5% of the exact marginal posterior's on well and moderately identified scales;
 on a weakly identified one the low end is 12% short (``tests/test_scale_reach.py``).
+
+**An early end.** A longer reach only shrinks each element's set of values that keep the width
+(0 is always allowed), so where a known part of the reach (a point within the level on one
+side, and the other side's end, or its probe while that side is still searched) already takes
+every element to 0 after the snap, the whole reach does too: the side's search ends there, and
+the decision says that its reach is a lower bound. The side its probe settles is searched first.
+On the weak 40-group logit model its low side then takes 5 profile evaluations for 12 (the
+whole choice 90 gradients and 39 products for 105 and 46), the same decisions on all 17 models
+of the centering benchmarks.
 """
 
 from __future__ import annotations
@@ -216,9 +225,12 @@ class ScaleReach:
         end of its reach (arrays of the noise's shape). Empty when there is nothing to estimate
         (no hyperparameter), or when it cannot be (more than ``max_hyper`` hyperparameters, or a
         profile Hessian that is not positive definite: ``reach_skipped`` says which); a noise
-        whose scale does not depend on the hyperparameters gets zeros. ``settled(noise, low, high)``: whether a reach of ``low, high`` would change
-        nothing; asked with the probes' reach made 1.5 times as long, it spares the refinement
-        where the reach cannot matter."""
+        whose scale does not depend on the hyperparameters gets zeros. ``settled(noise, low,
+        high)``: whether a reach of ``low, high`` would change nothing; asked with the probes'
+        reach made 1.5 times as long, it spares the refinement where the reach cannot matter.
+        ``floor(noise, low, high)``: whether a reach of ``low, high`` takes every element to 0;
+        asked with known parts of the reach during the refinement, it ends a side's search
+        there (``reach_ended`` then lists the noise: its ends are lower bounds)."""
         mask = np.zeros(self.x.size, dtype=bool)
         for noise in inner:
             mask[self.where[noise]] = True
