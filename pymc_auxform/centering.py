@@ -399,7 +399,7 @@ def _run_pilot(
         lam, at_mode, span = decided[noise], None, None
         if noise in reach:
             at_mode, span = lam, reach[noise]
-            lam = _decide(lam_for_reach(lam, info[noise] / prior[noise], *span), True, snap)
+            lam = _over_reach(lam, info[noise] / prior[noise], span, snap)
         choice.decisions[name] = CenteringDecision(
             name,
             lam,
@@ -420,13 +420,14 @@ def _reach(pilot: Pilot, targets, decided, info, prior, snap) -> dict:
     partial centering, a diagonal block, some lam > 0), in ``log D`` relative to the pilot's
     mode (:mod:`pymc_auxform._reach`); empty when there is none, or it cannot be estimated."""
 
-    def settled(noise, low, high) -> bool:
-        lam = lam_for_reach(decided[noise], info[noise] / prior[noise], low, high)
-        return bool(np.array_equal(_decide(lam, True, snap), decided[noise]))
+    def chosen(noise, low, high):
+        return _over_reach(decided[noise], info[noise] / prior[noise], (low, high), snap)
 
-    def floor(noise, low, high) -> bool:
-        lam = lam_for_reach(decided[noise], info[noise] / prior[noise], low, high)
-        return not np.any(np.asarray(_decide(lam, True, snap)) > 0)
+    def settled(noise, low, high) -> bool:  # the reach changes nothing
+        return bool(np.array_equal(chosen(noise, low, high), decided[noise]))
+
+    def floor(noise, low, high) -> bool:  # every element at 0: a longer reach changes nothing
+        return not np.any(np.asarray(chosen(noise, low, high)) > 0)
 
     inner = [n for n in pilot.noises if pilot.diagonal.get(n, False)]
     kept = [
@@ -449,6 +450,12 @@ def _reach(pilot: Pilot, targets, decided, info, prior, snap) -> dict:
             stacklevel=5,
         )
     return reach
+
+
+def _over_reach(lam, ratio, span, snap: float) -> float | np.ndarray:
+    """The centering used from ``lam`` chosen at the mode, kept over the scale's reach
+    ``span = (low, high)`` (:func:`~pymc_auxform._reach.lam_for_reach`), snapped and rounded."""
+    return _decide(lam_for_reach(lam, ratio, *span), True, snap)
 
 
 def _decide(lam: np.ndarray, partial: bool, snap: float) -> float | np.ndarray:

@@ -440,3 +440,26 @@ def test_smooth_heavy_tailed_likelihood_is_not_taken_for_a_kink(nu):
         warnings.simplefilter("error", UserWarning)
         choice = choose_centering(model)
     assert not choice.failed and choice.converged
+
+
+def test_choice_runs_blas_on_one_thread_and_restores_it(monkeypatch):
+    """The pilot's small products run on one BLAS thread (through a controller found once, not
+    looked up per call); the caller's setting is back afterwards, on every call."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import pymc_auxform.centering as centering
+
+    seen = []
+    choose = centering._choose
+
+    def recording(*args, **kwargs):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return choose(*args, **kwargs)
+
+    monkeypatch.setattr(centering, "_choose", recording)
+    with threadpool_limits(limits=2, user_api="blas"):
+        for _ in range(2):
+            choose_centering(eight_schools())
+            after = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+            assert after == {2}
+    assert seen == [{1}, {1}]
