@@ -109,8 +109,8 @@ def test_change_of_variables_and_same_logp_as_pow_per_element(family, vector_sca
 
 def test_no_power_per_element_with_a_scalar_scale():
     sizes = power_sizes(LEVELS)
-    inner = np.unique(LEVELS[(LEVELS > 0) & (LEVELS < 1)]).size
-    assert sizes and all(0 <= n <= inner for n in sizes), sizes
+    levels = np.unique(LEVELS).size
+    assert sizes and all(0 <= n <= levels for n in sizes), sizes
     # the construction without levels has them: the test would see them
     with mock.patch("pymc_auxform.forms.graph.lam_levels", return_value=None):
         assert N in power_sizes(LEVELS)
@@ -124,18 +124,24 @@ def test_levels_only_when_they_are_few():
     np.testing.assert_array_equal(levels[index], LEVELS)
 
 
-def test_lam_zero_and_one_give_powers_one_and_the_scale_exactly():
+def test_lam_zero_and_one_give_powers_one_and_the_scale():
+    """Exactly 1 where the exponent is 0 (``exp(0 * log(tau))``); the scale within rounding where
+    it is 1 (``exp(log(tau))``: exactly the scale once PyTensor's rewrites have read the log of a
+    scale that is the exponential of its value)."""
     tau = pt.scalar("tau")
     rv = pm.Normal.dist(0.0, tau, size=N)
     lam, up, down = scale_powers(tau, LEVELS, rv)
     up, down = (v.eval({tau: 3.7}, mode=FAST) for v in (up, down))
     lam = lam.eval(mode=FAST)
     np.testing.assert_array_equal(lam, LEVELS)
-    assert np.all(up[LEVELS == 0] == 1.0) and np.all(up[LEVELS == 1] == 3.7)
-    assert np.all(down[LEVELS == 0] == 3.7) and np.all(down[LEVELS == 1] == 1.0)
-    # in between: exp(lam * log(3.7)), within rounding of the pow
+    assert np.all(up[LEVELS == 0] == 1.0) and np.all(down[LEVELS == 1] == 1.0)
     np.testing.assert_allclose(up, 3.7**LEVELS, rtol=1e-15)
     np.testing.assert_allclose(down, 3.7 ** (1 - LEVELS), rtol=1e-15)
+    log_tau = pt.scalar("log_tau")
+    _, up, down = scale_powers(pt.exp(log_tau), LEVELS, rv)
+    up, down = pytensor.function([log_tau], [up, down])(np.log(3.7))
+    assert np.all(up[LEVELS == 1] == np.exp(np.log(3.7))) and np.all(up[LEVELS == 0] == 1.0)
+    assert np.all(down[LEVELS == 0] == np.exp(np.log(3.7))) and np.all(down[LEVELS == 1] == 1.0)
 
 
 def test_scale_with_broadcastable_dims_takes_levels():

@@ -206,31 +206,31 @@ def scale_powers(
 
     .. math::
 
-        \sigma^{\lambda_i} = \bigl(\sigma^{\ell_1}, \dots, \sigma^{\ell_L}\bigr)_{k_i},
-        \qquad \lambda_i = \ell_{k_i},
-        \qquad \sigma^{\ell} = 1,\ \sigma,\ \text{or } e^{\ell \log\sigma}
-        \ (\ell = 0,\ 1,\ \text{in between}),
+        \sigma^{\lambda_i} = \bigl(e^{\ell_1 \log\sigma}, \dots,
+            e^{\ell_L \log\sigma}\bigr)_{k_i}, \qquad \lambda_i = \ell_{k_i},
 
     and the same for :math:`\sigma^{1-\lambda_i}` on the levels :math:`1 - \ell_k`. A ``pow``
-    per element dominated the gradient of a model with 10,000 groups. The powers in between
-    are exponentials of :math:`\ell\log\sigma`: for a scale the sampler reaches from its log
-    (:math:`\sigma = e^v`) PyTensor's rewrites read :math:`\log e^v` as :math:`v`, so the log
-    density and its gradient hold :math:`e^{\ell v}` and :math:`\ell e^{\ell v}`, with no
-    ``pow``, no division by :math:`\sigma` and no switch. Built before with ``pow``, a quotient
-    :math:`\sigma / \sigma^{\lambda_i}` and switches at 0 and 1, the same model took about
-    0.5 s longer in every ``pm.sample`` call with nutpie (its compile: PyTensor's rewrites and
-    Numba; radon_both_3k, 4.55 s for 3.99, the model as written 3.44 s; ad hoc, medians of 4)
-    and as long per gradient (10,000 groups: 0.287 ms for 0.293; radon 10,000 rows: 0.046 for
-    0.048; ad hoc, Numba). Otherwise (a scalar ``lam``, a continuous ``lam``, or a scale that
-    varies per element) the powers are taken per element.
+    per element dominated the gradient of a model with 10,000 groups. For a scale the sampler
+    reaches from its log (:math:`\sigma = e^v`) PyTensor's rewrites read :math:`\log e^v` as
+    :math:`v`, so the compiled log density and gradient hold :math:`e^{\ell v}` and
+    :math:`\ell e^{\ell v}`: no ``pow``, no division by :math:`\sigma`, no switch. Built before
+    with ``pow`` on the levels, a quotient :math:`\sigma / \sigma^{\lambda_i}` and switches at
+    0 and 1, the same model took 0.4-0.6 s longer in every ``pm.sample`` call with nutpie (its
+    compile: PyTensor's rewrites and Numba; radon_both_3k, ad hoc, medians of 4 interleaved
+    calls: 3.60 s for about 4.0-4.5 s, the model as written 2.9-3.4 s), and as long per gradient
+    (10,000 groups: 0.287 ms for 0.293; radon 10,000 rows: 0.046 for 0.048; ad hoc, Numba).
+    Otherwise (a scalar ``lam``, a continuous ``lam``, or a scale that varies per element) the
+    powers are taken per element.
 
-    Where :math:`\lambda_i` is 0 or 1 the powers are exactly 1 and :math:`\sigma`, and their
-    gradient stays finite at a tiny :math:`\sigma` (reached from the sampler's
-    :math:`\log\sigma`): the gradient of a ``pow`` with exponent 0 is :math:`0 \cdot
-    \sigma^{-1}`, NaN once :math:`\sigma^{-1}` overflows (:math:`\log\sigma < -709`), so
-    the per-element power at exponent 0 is taken at exponent 1 and replaced by 1 (``pt.switch``
-    on a constant mask); on the levels, 1 and :math:`\sigma` are constants and the scale
-    itself. Below :math:`\log\sigma \approx -709.8` the gradient can still overflow (to
+    At exponent 0 the power is exactly 1 and at 1 the scale (within rounding in a graph not
+    rewritten; exactly once PyTensor's rewrites have read :math:`\log e^v`), and the gradient
+    :math:`\ell e^{\ell v}` stays finite at a tiny :math:`\sigma` (reached from the
+    sampler's :math:`\log\sigma`). In a graph with no rewrites at all, :math:`\log\sigma` is
+    :math:`-\infty` once :math:`\sigma` underflows (:math:`v < -745`), and level 0 gives NaN.
+    Per element, the gradient of a ``pow`` with exponent 0 is :math:`0 \cdot \sigma^{-1}`,
+    NaN once :math:`\sigma^{-1}` overflows (:math:`\log\sigma < -709`), so the power at
+    exponent 0 is taken at exponent 1 and replaced by 1 (``pt.switch`` on a constant mask).
+    Below :math:`\log\sigma \approx -709.8` the gradient can still overflow (to
     :math:`-\infty`, or to NaN after PyTensor's full rewrites, which divide by
     :math:`\sigma`), as the model as written does from :math:`\log\sigma = -600` (its log
     density included, with Numba). The constants carry no shape check (see
@@ -263,19 +263,10 @@ def scale_powers(
 
 
 def _level_powers(scale: Variable, exponents: np.ndarray) -> TensorVariable:
-    """``scale ** exponents`` for monotonic constant exponents in [0, 1] (the levels, or one minus
-    them): exactly 1 at 0, the scale itself at 1, ``exp(e * log(scale))`` in between (PyTensor's
-    rewrites read ``log(exp(v))`` as ``v`` for a scale the sampler reaches from its log)."""
-    zero, one = exponents == 0, exponents == 1
-    inner = ~(zero | one)
-    runs = {
-        "zero": pt.ones((int(zero.sum()),), dtype=scale.dtype),
-        "inner": pt.exp(pt.as_tensor(exponents[inner]) * pt.log(scale)),
-        "one": pt.repeat(scale[None], int(one.sum())),
-    }
-    counts = {"zero": zero.sum(), "inner": inner.sum(), "one": one.sum()}
-    order = ("zero", "inner", "one") if exponents[0] <= exponents[-1] else ("one", "inner", "zero")
-    return pt.concatenate([runs[k] for k in order if counts[k]])
+    """``scale ** exponents`` for constant exponents in [0, 1], as ``exp(e * log(scale))``
+    (PyTensor's rewrites read ``log(exp(v))`` as ``v`` for a scale the sampler reaches from its
+    log): exactly 1 at 0."""
+    return pt.exp(pt.as_tensor(exponents) * pt.log(scale))
 
 
 def _pow(scale: Variable, exponent: np.ndarray) -> TensorVariable:
