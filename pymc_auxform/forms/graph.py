@@ -215,10 +215,12 @@ def scale_powers(
     :math:`v`, so the compiled log density and gradient hold :math:`e^{\ell v}` and
     :math:`\ell e^{\ell v}`: no ``pow``, no division by :math:`\sigma`, no switch. Built before
     with ``pow`` on the levels, a quotient :math:`\sigma / \sigma^{\lambda_i}` and switches at
-    0 and 1, the same model took 0.4-0.6 s longer in every ``pm.sample`` call with nutpie (its
-    compile: PyTensor's rewrites and Numba; radon_both_3k, ad hoc, medians of 4 interleaved
-    calls: 3.60 s for about 4.0-4.5 s, the model as written 2.9-3.4 s), and as long per gradient
-    (10,000 groups: 0.287 ms for 0.293; radon 10,000 rows: 0.046 for 0.048; ad hoc, Numba).
+    0 and 1, the same model took longer in every ``pm.sample`` call with nutpie (its compile:
+    PyTensor's rewrites and Numba): on radon_both_3k 1.29x the model as written's call against
+    1.18x now (ad hoc: three pairs of alternating processes, medians of 4 calls each; 4.12 s
+    for 3.98 s in absolute terms, the machine's noise as large), and as long per gradient
+    (``benchmarks/results/partial_cost.md``: 0.289 ms for 0.297 on 10,000 groups; 0.046 for
+    0.048 on radon 10,000 rows).
     Otherwise (a scalar ``lam``, a continuous ``lam``, or a scale that varies per element) the
     powers are taken per element.
 
