@@ -11,8 +11,9 @@ written as ``mu + down * (e - lam * mu)`` scattered the per-row gradient to the 
 - ``written``: the model as written (centered);
 - ``auxiliary``: ``auxify(model, centering=0.0)``;
 - ``partial``: ``auxify(model, centering=choose_centering(model).lam)``;
-- ``partial, pow per element``: the same ``lam``, built with one ``pow`` per element (the
-  construction before the change, forced by disabling the levels);
+- ``partial, per element``: the same ``lam``, built with one power of the scale per element
+  (forced by disabling the levels; ``exp(lam * log(scale))`` per element since 2026-12-07,
+  one ``pow`` per element before: 0.79 ms on 10,000 groups, 0.057 on radon 10k rows);
 - ``partial, continuous lam``: ``lam`` plus a tiny jitter so that all values differ (a user's
   continuous ``lam``: the powers stay per element).
 
@@ -87,7 +88,7 @@ def forms(build) -> tuple[dict, dict]:
         "written": build(),
         "auxiliary": auxify(build(), centering=0.0),
         "partial": auxify(build(), centering=lam),
-        "partial, pow per element": per_element,
+        "partial, per element": per_element,
         "partial, continuous lam": auxify(build(), centering=jitter(lam)),
     }
     levels = {k: len(np.unique(v)) for k, v in lam.items() if np.ndim(v)}
@@ -141,8 +142,8 @@ def main(seconds: float) -> None:
             "# Cost of the partially centered form per gradient",
             "",
             f"Date: {now} UTC. Numba backend; min over interleaved repeats ({seconds:g} s per "
-            f"model) of the mean time of {BLOCK} calls of [logp, *grad]. `partial, pow per "
-            "element` is the construction before the levels (one pow per element).",
+            f"model) of the mean time of {BLOCK} calls of [logp, *grad]. `partial, per element` "
+            "is the construction without the levels (one power of the scale per element).",
             "",
             *sections,
         ]

@@ -1,8 +1,8 @@
 """Partial centering with a per-element lam: powers of a scalar scale on the levels of lam only.
 
 The gathered construction (:func:`pymc_auxform.forms.graph.scale_powers`) must give the same
-model as one ``pow`` per element: the change of variables holds, the log density equals the
-per-element construction's, prior draws match, ``lam`` 0 and 1 give powers exactly 1 and the scale,
+model as one power per element: the change of variables holds, the log density equals the
+per-element construction's, prior draws match, ``lam`` 0 gives powers exactly 1 (1 the scale),
 and no power of the scale (``pow``, or ``exp`` of its log) of the size of ``lam`` is left in
 the graph.
 """
@@ -57,8 +57,8 @@ def model(family: str, *, vector_scale: bool = False) -> pm.Model:
 FAMILIES = ["normal", "studentt", "logistic", "lognormal", "halfnormal", "exponential", "gamma"]
 
 
-def per_element_pow(m: pm.Model, lam) -> pm.Model:
-    """``auxify`` with one ``pow`` per element (the construction without levels)."""
+def per_element_powers(m: pm.Model, lam) -> pm.Model:
+    """``auxify`` with one power of the scale per element (the construction without levels)."""
     with mock.patch("pymc_auxform.forms.graph.lam_levels", return_value=None):
         return auxify(m, var_names=["x"], centering={"x": lam})
 
@@ -104,7 +104,7 @@ def test_change_of_variables_and_same_logp_as_pow_per_element(family, vector_sca
     aux = auxify(m, var_names=["x"], centering={"x": lam})
     assert {r.name: r.form for r in report(aux).rewritten}["x"] == "partial"
     assert oracles.assert_change_of_variables(m, aux, n_points=4) > 0
-    oracles.assert_same_logp(aux, per_element_pow(m, lam), n_points=3, rtol=1e-12)
+    oracles.assert_same_logp(aux, per_element_powers(m, lam), n_points=3, rtol=1e-12)
 
 
 def test_no_power_per_element_with_a_scalar_scale():
