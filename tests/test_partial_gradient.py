@@ -43,26 +43,29 @@ def _hierarchical() -> pm.Model:
     return m
 
 
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "NUMBA"])
 @pytest.mark.parametrize(
     "lam",
     [np.array([0.0, 0.5, 0.0, 0.5, 0.0, 0.5]), np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])],
     ids=["levels", "continuous"],
 )
-def test_model_gradient_has_no_nan_at_a_tiny_scale(lam):
+def test_model_gradient_has_no_nan_at_a_tiny_scale(lam, mode):
     """The compiled log density and gradient at tau = exp(-720), with FAST_COMPILE's rewrites
-    (NaN before the fix, -inf after: ``1 / tau`` overflows on the way).
+    and with the full ones of the Numba backend nutpie compiles.
 
-    Not with every backend: with PyTensor's full rewrites (the Numba backend nutpie compiles)
-    the gradient is still NaN below log tau = -709.8 for levels, before and after the fix (the
-    rewritten graph divides by tau); the model as written is NaN there too, its log density
-    included, from log tau = -600 (2026-11-25, ad hoc). Elements with lam = 1 are left out: their
-    noise is ``Normal(0, tau)``, whose gradient (PyMC's log density) is NaN at such a tau.
+    With ``pow`` the gradient was NaN there: first with FAST_COMPILE (``1 / tau`` overflowed on
+    the way), then, after switches at exponents 0 and 1, still for the levels with the full
+    rewrites (the rewritten graph divided by tau: 2026-12-07, ad hoc, at log tau -720). With
+    ``exp(lam * log(tau))`` the rewrites read ``log(exp(v))`` as ``v``: finite in both modes.
+    Below about -745 (tau exactly 0) the log density is -inf and its gradient NaN, as the model
+    as written is NaN from log tau = -600. Elements with lam = 1 are left out: their noise is
+    ``Normal(0, tau)``, whose gradient (PyMC's log density) is NaN at such a tau.
     """
     aux = auxify(_hierarchical(), centering={"z": lam})
     assert {r.name: r.form for r in report(aux).rewritten}["z"] == "partial"
     point = {"tau_log__": np.array(-720.0), "z_eps": np.zeros(6)}
-    logp = aux.compile_logp(mode="FAST_COMPILE")(point)
-    grads = aux.compile_dlogp(mode="FAST_COMPILE")(point)
+    logp = aux.compile_logp(mode=mode)(point)
+    grads = aux.compile_dlogp(mode=mode)(point)
     assert np.isfinite(logp) or logp == -np.inf
     assert not np.any(np.isnan(grads)), grads
 

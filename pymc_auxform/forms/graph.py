@@ -226,19 +226,15 @@ def scale_powers(
     on 10,000 groups: 0.395 ms for 0.793 with one ``pow`` per element).
 
     At exponent 0 the power is exactly 1 and at 1 the scale (within rounding in a graph not
-    rewritten; exactly once PyTensor's rewrites have read :math:`\log e^v`), and the gradient
-    :math:`\ell e^{\ell v}` stays finite at a tiny :math:`\sigma` (reached from the
-    sampler's :math:`\log\sigma`). In a graph with no rewrites at all, :math:`\log\sigma` is
-    :math:`-\infty` once :math:`\sigma` underflows (:math:`v < -745`), and level 0 gives NaN.
-    Per element, the power at exponent 0 is taken at exponent 1 and replaced by 1
-    (``pt.switch`` on a constant mask), so that its gradient is 0 wherever :math:`\log\sigma`
-    is finite (a ``pow`` with exponent 0 had the gradient :math:`0 \cdot \sigma^{-1}`, NaN
-    once :math:`\sigma^{-1}` overflowed: :math:`\log\sigma < -709`).
-    Below :math:`\log\sigma \approx -709.8` the gradient can still overflow (to
-    :math:`-\infty`, or to NaN after PyTensor's full rewrites, which divide by
-    :math:`\sigma`), as the model as written does from :math:`\log\sigma = -600` (its log
-    density included, with Numba). The constants carry no shape check (see
-    :func:`check_lam_shape`).
+    rewritten; exactly once PyTensor's rewrites have read :math:`\log e^v`). Per element, the
+    power at exponent 0 is taken at exponent 1 and replaced by 1 (``pt.switch`` on a constant
+    mask), so that its gradient is 0 wherever :math:`\log\sigma` is finite. The compiled log
+    density and gradient of a partial model are finite at :math:`\log\sigma = -720` with
+    FAST_COMPILE's rewrites and with the full ones (Numba), where the ``pow`` construction's
+    gradient was NaN with the full rewrites (``tests/test_partial_gradient.py``). Below about
+    :math:`-745` (:math:`\sigma` exactly 0) the log density is :math:`-\infty` and its gradient
+    NaN, as the model as written is NaN from :math:`\log\sigma = -600` (with Numba). The
+    constants carry no shape check (see :func:`check_lam_shape`).
 
     Examples
     --------
