@@ -228,7 +228,7 @@ def scale_powers(
     At exponent 0 the power is exactly 1 and at 1 the scale (within rounding in a graph not
     rewritten; exactly once PyTensor's rewrites have read :math:`\log e^v`). Per element, the
     power at exponent 0 is taken at exponent 1 and replaced by 1 (``pt.switch`` on a constant
-    mask), so that its gradient is 0 wherever :math:`\log\sigma` is finite. The compiled log
+    mask): exactly 1 even where :math:`\log\sigma` is not finite. The compiled log
     density and gradient of a partial model are finite at :math:`\log\sigma = -720` with
     FAST_COMPILE's rewrites and with the full ones (Numba), where the ``pow`` construction's
     gradient was NaN with the full rewrites (``tests/test_partial_gradient.py``). Below about
@@ -274,7 +274,7 @@ def _pow(scale: Variable, exponent: np.ndarray) -> TensorVariable:
     ``exp(exponent * log(scale))``, exactly 1 where the exponent is 0.
 
     Where the exponent is 0 the power is taken with exponent 1 and replaced by 1 (a switch on a
-    constant mask), so that its gradient is 0 even where ``log(scale)`` is not finite.
+    constant mask): exactly 1 even where ``log(scale)`` is not finite (a scale of exactly 0).
     """
     zero = exponent == 0
     log_scale = pt.log(scale)
