@@ -116,6 +116,21 @@ def test_no_power_per_element_with_a_scalar_scale():
         assert N in power_sizes(LEVELS)
 
 
+@pytest.mark.parametrize("family", ["normal", "logistic", "halfnormal", "gamma"])
+def test_every_family_takes_its_powers_on_the_levels(family):
+    """The forms reach ``scale_powers``'s levels for a scalar scale (two powers of one exponent
+    per level), and not with the levels disabled."""
+    from pymc_auxform.forms import graph
+
+    with mock.patch.object(graph, "_level_powers", wraps=graph._level_powers) as spy:
+        auxify(model(family), var_names=["x"], centering={"x": LEVELS})
+    sizes = [np.size(c.args[1]) for c in spy.call_args_list]
+    assert sizes == [np.unique(LEVELS).size] * 2, sizes
+    with mock.patch.object(graph, "_level_powers", wraps=graph._level_powers) as spy:
+        per_element_powers(model(family), LEVELS)
+    assert spy.call_count == 0
+
+
 def test_levels_only_when_they_are_few():
     assert lam_levels(0.5) is None
     assert lam_levels(CONTINUOUS) is None
@@ -126,8 +141,8 @@ def test_levels_only_when_they_are_few():
 
 def test_lam_zero_and_one_give_powers_one_and_the_scale():
     """Exactly 1 where the exponent is 0 (``exp(0 * log(tau))``); the scale within rounding where
-    it is 1 (``exp(log(tau))``: exactly the scale once PyTensor's rewrites have read the log of a
-    scale that is the exponential of its value)."""
+    it is 1 (``exp(log(tau))``; exactly the scale in a bare graph of ``exp(log_tau)``, where
+    PyTensor rewrites ``log(exp(log_tau))`` to ``log_tau``)."""
     tau = pt.scalar("tau")
     rv = pm.Normal.dist(0.0, tau, size=N)
     lam, up, down = scale_powers(tau, LEVELS, rv)

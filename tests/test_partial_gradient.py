@@ -56,7 +56,8 @@ def test_model_gradient_has_no_nan_at_a_tiny_scale(lam, mode):
     With ``pow`` the gradient was NaN there: first with FAST_COMPILE (``1 / tau`` overflowed on
     the way), then, after switches at exponents 0 and 1, still for the levels with the full
     rewrites (the rewritten graph divided by tau: 2026-12-07, ad hoc, at log tau -720). With
-    ``exp(lam * log(tau))`` the rewrites read ``log(exp(v))`` as ``v``: finite in both modes.
+    ``exp(lam * log(tau))`` (gradient ``lam * tau**lam / tau``, tau still above 0 at -720):
+    finite in both modes.
     Below about -745 (tau exactly 0) the log density is -inf and its gradient NaN, as the model
     as written is NaN from log tau = -600. Elements with lam = 1 are left out: their noise is
     ``Normal(0, tau)``, whose gradient (PyMC's log density) is NaN at such a tau.

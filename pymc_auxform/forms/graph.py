@@ -211,9 +211,11 @@ def scale_powers(
 
     and the same for :math:`\sigma^{1-\lambda_i}` on the levels :math:`1 - \ell_k`. A ``pow``
     per element dominated the gradient of a model with 10,000 groups. For a scale the sampler
-    reaches from its log (:math:`\sigma = e^v`) PyTensor's rewrites read :math:`\log e^v` as
-    :math:`v`, so the compiled log density and gradient hold :math:`e^{\ell v}` and
-    :math:`\ell e^{\ell v}`: no ``pow``, no division by :math:`\sigma`, no switch. Built before
+    reaches from its log (:math:`\sigma = e^v`) the compiled log density and gradient then hold
+    :math:`e^{\ell \log e^v}` and its derivative, with no ``pow`` (PyTensor's rewrite of
+    :math:`\log e^v` to :math:`v` does not apply there: the log's input is the broadcast
+    :math:`e^v` of the distribution's parameter, which other nodes read too; checked on the
+    Numba graph of a 6-element model, 2026-12-07). Built before
     with ``pow`` on the levels, a quotient :math:`\sigma / \sigma^{\lambda_i}` and switches at
     0 and 1, the same model took longer in every ``pm.sample`` call with nutpie (its compile:
     PyTensor's rewrites and Numba): on radon_both_3k 1.29x the model as written's call against
@@ -225,8 +227,8 @@ def scale_powers(
     powers are taken per element, as exponentials too (``partial_cost.md``, continuous ``lam``
     on 10,000 groups: 0.395 ms for 0.793 with one ``pow`` per element).
 
-    At exponent 0 the power is exactly 1 and at 1 the scale (within rounding in a graph not
-    rewritten; exactly once PyTensor's rewrites have read :math:`\log e^v`). Per element, the
+    At exponent 0 the power is exactly 1 (while :math:`\log\sigma` is finite) and at 1 the
+    scale within rounding. Per element, the
     power at exponent 0 is taken at exponent 1 and replaced by 1 (``pt.switch`` on a constant
     mask): exactly 1 even where :math:`\log\sigma` is not finite. The compiled log
     density and gradient of a partial model are finite at :math:`\log\sigma = -720` with
@@ -263,9 +265,8 @@ def scale_powers(
 
 
 def _level_powers(scale: Variable, exponents: np.ndarray) -> TensorVariable:
-    """``scale ** exponents`` for constant exponents in [0, 1], as ``exp(e * log(scale))``
-    (PyTensor's rewrites read ``log(exp(v))`` as ``v`` for a scale the sampler reaches from its
-    log): exactly 1 at 0."""
+    """``scale ** exponents`` for constant exponents in [0, 1], as ``exp(e * log(scale))``:
+    exactly 1 at 0 while ``log(scale)`` is finite, the scale within rounding at 1."""
     return pt.exp(pt.as_tensor(exponents) * pt.log(scale))
 
 
