@@ -113,9 +113,11 @@ def _quiet_heap():
         gc.unfreeze()
 
 
-def run(forms: dict, names: list[str], settings: dict, seeds, extra: dict) -> dict:
+def run(forms: dict, names: list[str], settings: dict, seeds, choose: dict) -> dict:
     """Per form (name -> model), the medians over ``seeds`` of its metrics (the runs of each seed
-    under ``"seeds"``); ``extra``: seconds added to a form's wall time (the choice, for auto)."""
+    under ``"seeds"``). ``choose``: per form, ``(make, function)``: ``function(make())`` is timed
+    (``make()`` is not) just before each of its runs (auto: ``auxify`` of a fresh build), and its
+    seconds are added to that run's wall time (``"choice"`` in the seed's metrics)."""
     # An untimed short run first: every form is timed with its compiled code cached, as on a
     # user's second run (otherwise the form compiled last in an earlier benchmark run wins).
     for model in forms.values():
@@ -130,6 +132,7 @@ def run(forms: dict, names: list[str], settings: dict, seeds, extra: dict) -> di
     for i, seed in enumerate(seeds):
         for form in order[i % len(order) :] + order[: i % len(order)]:
             model = forms[form]
+            choice = _timed(*choose[form]) if form in choose else 0.0
             with _quiet_heap():
                 start = time.perf_counter()
                 with model:
@@ -137,7 +140,8 @@ def run(forms: dict, names: list[str], settings: dict, seeds, extra: dict) -> di
                 wall = time.perf_counter() - start
             m = sampling_metrics(idata, var_names=names).as_dict()
             m["wall"] = wall
-            m["ess_per_wall"] = m["min_ess_bulk"] / (wall + extra.get(form, 0.0))
+            m["choice"] = choice
+            m["ess_per_wall"] = m["min_ess_bulk"] / (wall + choice)
             runs[form].append(m)
     keys = ("wall", "min_ess_bulk", "ess_per_wall", "ess_per_grad", "divergences")
     return {
@@ -165,20 +169,22 @@ def main(
         original = build()
         names = [rv.name for rv in original.free_RVs]
         # the default, as a user calls it: the choice, then the rewrite. Timed as pm.sample is
-        # below (a user's second call: the first call's one-off costs, 0.06-0.08 s on eight
-        # schools and informative in a fresh process, ad hoc, are not in pm.sample's time either), the median of three calls on fresh
-        # builds; the first call is reported too.
-        seconds = []
-        for _ in range(4):
-            fresh = build()
-            with _quiet_heap():
-                start = time.perf_counter()
-                aux = auxify(fresh)
-                seconds.append(time.perf_counter() - start)
-        first, choose = seconds[0], float(np.median(seconds[1:]))
+        # (a user's second call: the first call's one-off costs, 0.06-0.08 s on eight schools
+        # and informative in a fresh process, ad hoc, are not in pm.sample's time either): once
+        # per seed on a fresh build, just before that seed's auto run, so that the machine's
+        # moments weigh on the choice as on the walls it is compared with. Timed three times
+        # before the seeds instead, one busy moment set the share of the whole table: 0.30 s on
+        # held_out_predictor_919 at 22:12 UTC on 2026-12-07, 0.20 s in quiet processes just
+        # after. The first call (a fresh process) is reported too.
+        fresh = build()
+        with _quiet_heap():
+            start = time.perf_counter()
+            aux = auxify(fresh)
+            first = time.perf_counter() - start
         choice = report(aux).centering
         forms = {"written": original, "auxiliary": auxify(build(), centering=0.0), "auto": aux}
-        res = run(forms, names, settings, seeds, extra={"auto": choose})
+        res = run(forms, names, settings, seeds, choose={"auto": (build, auxify)})
+        choose = float(np.median([m["choice"] for m in res["auto"]["seeds"]]))
         res["auto_first_call"] = _with_choice(res["auto"], first)
         print(name, report(aux), sep="\n", flush=True)
         rows.append(
@@ -200,6 +206,15 @@ def main(
             flush=True,
         )
         write(rows, {**settings, "random_seed": seeds}, tag)
+
+
+def _timed(make, function) -> float:
+    """Seconds of ``function(make())`` without ``make()``, with the heap collected and frozen."""
+    argument = make()
+    with _quiet_heap():
+        start = time.perf_counter()
+        function(argument)
+        return time.perf_counter() - start
 
 
 def _with_choice(auto: dict, seconds: float) -> dict:
@@ -332,8 +347,7 @@ def write(rows: list[dict], settings: dict, tag: str = "", date: str | None = No
             "seed), each timed call with the heap "
             "collected and frozen; every number is the median over the seeds. The choice "
             "(`auxify(model)`: its choice and rewrite, seeded, the same on every call) is timed "
-            "the same way: a first call on a fresh build, then the median of three more "
-            "(a user's second call, as for `pm.sample`); both are shown. ESS = min "
+            f"{_choice_timing(rows)}; both are shown. ESS = min "
             "bulk ESS over the original free variables; ESS/s = ESS / (wall time of the whole "
             "`pm.sample` call + for auto the time of the choice). 'written' is the model as the "
             "user wrote it (centered), 'aux' is `centering=0.0`; best fixed = the better of the "
@@ -357,6 +371,21 @@ def write(rows: list[dict], settings: dict, tag: str = "", date: str | None = No
     (RESULTS / f"{stem}.md").write_text(text)
     (RESULTS / f"{stem}.json").write_text(
         json.dumps({"date": date or now, "settings": settings, "rows": rows}, indent=1, default=str)
+    )
+
+
+def _choice_timing(rows: list[dict]) -> str:
+    """How the rows' choices were timed (per seed since 2026-12-08; before, three calls ahead)."""
+    if all("choice" in m for r in rows for m in r["auto"]["seeds"]):
+        return (
+            "the same way: a first call on a fresh build (a fresh process), then once per seed "
+            "on a fresh build just before that seed's auto run (a user's second call, as for "
+            "`pm.sample`); each seed's ESS/s for auto adds its own choice, and the median over "
+            "the seeds is shown"
+        )
+    return (
+        "the same way: a first call on a fresh build, then the median of three more "
+        "(a user's second call, as for `pm.sample`)"
     )
 
 
