@@ -96,15 +96,16 @@ elements.
 
 **Why "auto" is auxify's default** (``benchmarks/results/centering.md``: radon-style suite, eight
 schools, funnel, DBN, informative, mixed and two held-out models; nutpie, 2 x 500 draws, medians
-of 18 seeds, each model in a fresh process, 2026-12-07 22:12 UTC). Against the model as written,
-the question a user asks first, it is 3.6x in ESS/s on geometric mean, the time of
-``auxify(model)`` included, and 0.94x at worst, where the pure rewrite is 0.16x at worst
-(informative: 6.4 times slower than the model as written). Per gradient it is 1.63x the better
-fixed form on geometric mean; in ESS/s, 1.37x, and at least 0.91x on every model. Where the
-answer is the auxiliary form anyway (eight schools, the funnel, the DBN, a held-out radon model)
-it gains nothing per gradient (0.92-1.00x) and pays for the choice: 0.91-0.96x in ESS/s there
-(0.92-0.98x paired per seed). ``auxify(model)`` takes 0.01-0.45 s, 0.01-0.11 of a whole
-``pm.sample`` call with nutpie and its compiled code cached (1.2-9 s there).
+of 18 seeds, each model in a fresh process, the choice timed once per seed, 2026-12-08 00:25
+UTC). Against the model as written, the question a user asks first, it is 3.7x in ESS/s on
+geometric mean, the time of ``auxify(model)`` included, and 0.97x at worst, where the pure
+rewrite is 0.18x at worst (informative: 5.4 times slower than the model as written). Per
+gradient it is 1.63x the better fixed form on geometric mean; in ESS/s, 1.39x. Where the answer
+is the auxiliary form anyway (eight schools, the funnel, the DBN, a held-out radon model) it
+gains nothing per gradient (0.92-1.00x) and pays for the choice: 0.86-1.01x in ESS/s there
+(0.91-1.11x paired per seed; the DBN 0.86x and the held-out model 0.89x). ``auxify(model)``
+takes 0.01-0.61 s, 0.01-0.11 of a whole ``pm.sample`` call with nutpie and its compiled code
+cached (1.2-8.6 s there).
 ``centering=0.0`` is the pure, instant, data-free rewrite, for deep, recurrent and weakly
 informed hierarchical models where the auxiliary form is known to be right.
 """
