@@ -55,7 +55,7 @@ from pytensor.tensor.rewriting.basic import constant_folding
 from scipy.optimize import minimize
 
 from pymc_auxform._linker import compile_pilot, pilot_mode
-from pymc_auxform._logp_terms import logp_terms, replace_rvs_by_values
+from pymc_auxform._logp_terms import logp_terms, logp_terms_and
 from pymc_auxform._profile import ProfileSearch, agree
 from pymc_auxform._reach import ScaleReach
 from pymc_auxform.forms.base import is_constant_value
@@ -113,13 +113,16 @@ class Pilot(ProfileSearch, ScaleReach):
         self.where = {noise: where[v.name] for noise, v in noise_values.items()}
         self.noises = [noise for _, noise, _ in targets]
         correction, slopes = pt.constant(0.0), []
-        partial = _slopes(aux, model, [(n, noise_values[e]) for n, e, p in targets if p])
+        partial = [(n, noise_values[e]) for n, e, p in targets if p]
+        likelihood, own, forward = _split_logp(
+            aux, {aux[noise] for noise in self.noises}, _forward(aux, model, partial)
+        )
+        partial = _slopes(partial, forward)
         for name, noise, _ in targets:
             d = partial.get(name)
             if d is not None:
                 correction = correction + 0.5 * pt.sum(pt.log1p(self.c[noise] * d**2))
             slopes.append(pt.ones_like(noise_values[noise]) if d is None else d)
-        likelihood, own = _split_logp(aux, {aux[noise] for noise in self.noises})
         joined = pt.vector("joined_inputs")
         likelihood, rest, *slopes = _joined_and_simplified(
             [likelihood, own - correction, *slopes], values, point, joined
@@ -423,17 +426,19 @@ def initial_point(model: pm.Model, seed: int, mode=None) -> dict[str, np.ndarray
     return {v.name: np.asarray(x) for v, x in zip(model.value_vars, fn(), strict=True)}
 
 
-def _split_logp(aux: pm.Model, noise_rvs: set) -> tuple:
+def _split_logp(aux: pm.Model, noise_rvs: set, graphs: list) -> tuple:
     """One logp graph of ``aux``, summed into the likelihood (every term but the noises' own
     priors) and the noises' own priors (:func:`~pymc_auxform._logp_terms.logp_terms`; with
-    ``Model.logp`` this was a fifth of the choice on small models)."""
+    ``Model.logp`` this was a fifth of the choice on small models), and ``graphs`` with the
+    random variables replaced by their values in the same copy."""
     variables = aux.free_RVs + aux.observed_RVs + aux.potentials
-    terms = logp_terms(aux, variables)
+    terms, graphs = logp_terms_and(aux, variables, graphs)
     own = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v in noise_rvs]
     rest = [pt.sum(t) for v, t in zip(variables, terms, strict=True) if v not in noise_rvs]
     return (
         pt.add(*rest) if rest else pt.constant(0.0),
         pt.add(*own) if own else pt.constant(0.0),
+        graphs,
     )
 
 
@@ -481,18 +486,22 @@ def _grad(cost, wrt):
     return pt.zeros_like(wrt) if isinstance(g.type, DisconnectedType) else g
 
 
-def _slopes(aux, model, targets: list) -> dict:
-    """Elementwise dT(z)/du of the forward map of each ``(name, noise value)`` in ``targets``
-    (T: z's value transform, u: its noise value), from one copy of the graph with the variables
-    replaced by their values (one per variable copied the chain above it each time)."""
-    if not targets:
-        return {}
+def _forward(aux, model, targets: list) -> list:
+    """``T(z)`` of each ``(name, noise value)`` in ``targets`` (T: z's value transform in
+    ``model``), as graphs of ``aux``'s random variables."""
     forward = []
     for name, _ in targets:
         z = aux[name]
         transform = model.rvs_to_transforms.get(model[name])
         forward.append(z if transform is None else transform.forward(z))
-    forward = replace_rvs_by_values(aux, forward)
+    return forward
+
+
+def _slopes(targets: list, forward: list) -> dict:
+    """Elementwise dT(z)/du of the forward map of each ``(name, noise value)`` in ``targets``
+    (u: its noise value), from ``forward``: the :func:`_forward` graphs with the variables
+    replaced by their values, in the copy of the model's graph the log density was built in (one
+    copy per variable copied the chain above it each time)."""
     return {
         name: grad(pt.sum(tz), noise_value, disconnected_inputs="ignore")
         for (name, noise_value), tz in zip(targets, forward, strict=True)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pytensor.graph.traversal import applys_between
 
 from pymc_auxform import auxify
-from pymc_auxform._logp_terms import _direct_terms, logp_terms
+from pymc_auxform._logp_terms import _direct_terms, logp_terms, logp_terms_and
 from pymc_auxform._pilot import initial_point
 from pymc_auxform.reference_models import dbn, eight_schools, radon_style
 from tests.oracles import CHECKED
@@ -94,6 +94,60 @@ def test_a_derived_density_falls_back_to_pymc():
         )
     assert _direct_terms(model, _variables(model)) is None
     _assert_same_terms(model)
+
+
+def _derived_density_model():
+    with pm.Model() as model:
+        mu = pm.Normal("mu")
+        z = pm.Normal("z", mu, 1, shape=3)
+        pm.Deterministic("w", pt.exp(z) + mu)
+        pm.CustomDist(
+            "y",
+            z,
+            dist=lambda m, size: pt.exp(pm.Normal.dist(m, 1, size=size)),
+            observed=np.array([0.5, 2.0, 1.0]),
+        )
+    return model
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: auxify(eight_schools(), centering=0.0),
+        lambda: auxify(dbn(steps=5), centering=0.0),
+        _derived_density_model,  # Model.logp's path: the graphs replaced on their own
+    ],
+)
+def test_terms_and_graphs_from_one_replacement(build):
+    """``logp_terms_and``: the terms of ``logp_terms`` and the graphs (the model's Deterministics
+    here, as the pilot's slopes take the targets') with the variables replaced by their values,
+    the same numbers as PyMC's replacement; on the direct path in the terms' copy of the graph
+    (they share nodes), never in the model's own graph."""
+    model = build()
+    variables = _variables(model)
+    graphs = list(model.deterministics)
+    terms, replaced = logp_terms_and(model, variables, graphs)
+    direct = _direct_terms(model, variables) is not None
+    assert len(replaced) == len(graphs)
+    theirs = model.replace_rvs_by_values(graphs)
+    fn = pm.compile(
+        model.value_vars,
+        [pt.sum(t) for t in terms]
+        + [pt.sum(t) for t in logp_terms(model, variables)]
+        + replaced
+        + theirs,
+        mode=CHECKED,
+        on_unused_input="ignore",
+    )
+    out = fn(*[model.initial_point()[v.name] + 0.3 for v in model.value_vars])
+    n, k = len(terms), len(graphs)
+    np.testing.assert_array_equal(out[:n], out[n : 2 * n])
+    for a, b in zip(out[2 * n : 2 * n + k], out[2 * n + k :], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    model_nodes = set(applys_between([], variables + model.deterministics))
+    assert not model_nodes & set(applys_between([], replaced))
+    shared = set(applys_between([], terms)) & set(applys_between([], replaced))
+    assert bool(shared) == direct
 
 
 @pytest.mark.parametrize("seed", [0, 3, 11])
