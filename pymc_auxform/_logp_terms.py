@@ -48,7 +48,9 @@ def logp_terms_and(model: pm.Model, variables: list, graphs: list) -> tuple[list
     return terms, replace_rvs_by_values(model, graphs) if graphs else []
 
 
-def _direct_terms(model: pm.Model, variables: list, graphs=()) -> tuple[list, list] | None:
+def _direct_terms(
+    model: pm.Model, variables: list, graphs: list | tuple = ()
+) -> tuple[list, list] | None:
     potentials = set(model.potentials)
     rvs = [v for v in variables if v not in potentials]
     if not model.rvs_to_transforms or not all(type(rv.owner.op) in _logprob.registry for rv in rvs):

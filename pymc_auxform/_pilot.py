@@ -113,11 +113,11 @@ class Pilot(ProfileSearch, ScaleReach):
         self.where = {noise: where[v.name] for noise, v in noise_values.items()}
         self.noises = [noise for _, noise, _ in targets]
         correction, slopes = pt.constant(0.0), []
-        partial = [(n, noise_values[e]) for n, e, p in targets if p]
+        can_partial = [(n, noise_values[e]) for n, e, p in targets if p]
         likelihood, own, forward = _split_logp(
-            aux, {aux[noise] for noise in self.noises}, _forward(aux, model, partial)
+            aux, {aux[noise] for noise in self.noises}, _forward(aux, model, can_partial)
         )
-        partial = _slopes(partial, forward)
+        partial = _slopes(can_partial, forward)
         for name, noise, _ in targets:
             d = partial.get(name)
             if d is not None:

@@ -2,9 +2,9 @@
 
 The gathered construction (:func:`pymc_auxform.forms.graph.scale_powers`) must give the same
 model as one power per element: the change of variables holds, the log density equals the
-per-element construction's, prior draws match, ``lam`` 0 gives powers exactly 1 (1 the scale),
-and no power of the scale (``pow``, or ``exp`` of its log) of the size of ``lam`` is left in
-the graph.
+per-element construction's, prior draws match, ``lam`` 0 gives powers exactly 1 and 1 the
+scale (within rounding), and no power of the scale (``pow``, or ``exp`` of its log) of the size
+of ``lam`` is left in the graph.
 """
 
 from unittest import mock
